@@ -1,0 +1,1 @@
+// SpikeWire: the wire protocol (issue 3).

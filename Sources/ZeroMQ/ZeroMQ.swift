@@ -1,0 +1,1 @@
+// ZeroMQ: thin wrapper over libzmq (issue 3).

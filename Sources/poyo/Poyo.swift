@@ -1,0 +1,13 @@
+import ArgumentParser
+
+@main
+struct Poyo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "poyo",
+        abstract: "poyo-rt: a real-time POYO / POYO+ neural decoder.",
+        subcommands: [
+            // model (issue 2)
+            // wire protocol (issue 3)
+        ]
+    )
+}
