@@ -38,7 +38,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "POYOTests", dependencies: ["POYO"], resources: [.copy("Fixtures")], swiftSettings: strict),
+        .testTarget(name: "POYOTests", dependencies: ["POYO"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "SpikeWireTests", dependencies: ["SpikeWire"], swiftSettings: strict),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strict),
     ]

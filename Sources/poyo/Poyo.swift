@@ -7,6 +7,7 @@ struct Poyo: ParsableCommand {
         abstract: "poyo-rt: a real-time POYO / POYO+ neural decoder.",
         subcommands: [
             // model (issue 2)
+            ForwardCommand.self, InspectCommand.self, BenchCommand.self,
             // wire protocol (issue 3)
         ]
     )

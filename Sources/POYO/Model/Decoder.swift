@@ -1,0 +1,66 @@
+extension POYOModel {
+    /// `q = session_emb[s] (+ task_emb[d]); q += dec_atn(q, latents); y = readout(q + dec_ffn(q))`.
+    /// The decoder rotates queries and keys but not values.
+    func decode(_ w: ModelWindow, latents: UnsafeMutablePointer<Float>, into output: inout ModelOutput) {
+        let h = hyperparameters
+        let dim = h.dim
+        let inner = h.crossHeads * h.dimHead
+        let pairs = rotary.rotatedPairs
+        let count = w.latentIndex.count
+        let queryCount = w.outputSessionIndex.count
+        let s = scratch
+        let attention = weights.decoderAttention
+
+        let stream = s.outputQueries.reserve(queryCount * dim)
+        for (r, session) in w.outputSessionIndex.enumerated() {
+            let row = stream + r * dim
+            row.update(from: weights.sessionEmb + session * dim, count: dim)
+            if let taskEmb = weights.taskEmb, let decoder = w.outputDecoderIndex?[r] {
+                for c in 0..<dim { row[c] += taskEmb[decoder * dim + c] }
+            }
+        }
+        let normed = s.normed.reserve(max(queryCount, count) * dim)
+        let queries = s.decoderQueries.reserve(queryCount * inner)
+        layerNormForward(normed, stream, rows: queryCount, dim: dim, attention.norm)
+        linearForward(queries, ldy: inner, normed, ldx: dim, rows: queryCount, attention.toQ)
+        let queryCos = s.queryCos.reserve(queryCount * pairs), querySin = s.querySin.reserve(queryCount * pairs)
+        w.outputTimestamps.withUnsafeBufferPointer { rotary.angles(of: $0.baseAddress!, count: queryCount, cos: queryCos, sin: querySin) }
+        rotary.rotate(queries, ldx: inner, rows: queryCount, heads: h.crossHeads, dimHead: h.dimHead, cos: queryCos, sin: querySin)
+
+        let keyValues = s.projected.reserve(count * 2 * inner)
+        layerNormForward(normed, latents, rows: count, dim: dim, attention.normContext)
+        linearForward(keyValues, ldy: 2 * inner, normed, ldx: dim, rows: count, attention.toKV)
+        rotary.rotate(keyValues, ldx: 2 * inner, rows: count, heads: h.crossHeads, dimHead: h.dimHead, cos: s.latentCos.pointer, sin: s.latentSin.pointer)
+
+        let attended = s.attended.reserve(queryCount * inner)
+        attentionForward(
+            attended, ldo: inner, q: queries, ldq: inner, k: keyValues, ldk: 2 * inner, v: keyValues + inner, ldv: 2 * inner,
+            queries: queryCount, keys: count, heads: h.crossHeads, dimHead: h.dimHead,
+            scores: s.scores.reserve(queryCount * count), sums: s.sums.reserve(queryCount))
+        linearForward(stream, ldy: dim, attended, ldx: inner, rows: queryCount, attention.toOut, accumulate: true)
+        feedForwardResidual(
+            stream, rows: queryCount, dim: dim, weights.decoderFeedForward,
+            normed: normed, hidden: s.hidden.reserve(queryCount * 8 * dim), gated: s.gated.reserve(queryCount * 4 * dim))
+        readout(stream, dim: dim, decoders: w.outputDecoderIndex, queryCount: queryCount, into: &output)
+    }
+
+    /// Each query through the projection of its readout, rows kept in query order per readout.
+    private func readout(_ stream: UnsafePointer<Float>, dim: Int, decoders: [Int]?, queryCount: Int, into output: inout ModelOutput) {
+        for i in output.readouts.indices {
+            output.readouts[i].queryIndex.removeAll(keepingCapacity: true)
+            output.readouts[i].values.removeAll(keepingCapacity: true)
+        }
+        for r in 0..<queryCount {
+            let position = decoders.map { readoutOfDecoder[$0[r]] } ?? 0
+            let projection = weights.readouts[position]
+            let row = stream + r * dim
+            output.readouts[position].queryIndex.append(r)
+            for o in 0..<projection.outFeatures {
+                var sum: Float = projection.bias?[o] ?? 0
+                let weight = projection.weight + o * dim
+                for c in 0..<dim { sum += weight[c] * row[c] }
+                output.readouts[position].values.append(sum)
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+extension POYOModel {
+    /// `latents = latent_emb[latent_index]; latents += enc_atn(latents, inputs); latents += enc_ffn(latents)`.
+    /// Returns the latent stream [L, dim] in scratch.
+    func encode(_ w: ModelWindow) -> UnsafeMutablePointer<Float> {
+        let h = hyperparameters
+        let dim = h.dim
+        let inner = h.crossHeads * h.dimHead
+        let pairs = rotary.rotatedPairs
+        let s = scratch
+
+        // Inputs: unrotated K/V rows per (unit, type) from the table; masked tokens are left out.
+        let capacity = w.inputUnitIndex.count
+        var keys = s.keys.reserve(capacity * inner)
+        var values = s.values.reserve(capacity * inner)
+        s.tokenTimes.removeAll(keepingCapacity: true)
+        for i in 0..<capacity where w.inputMask?[i] ?? true {
+            let rows = unitKeyValues.rows(of: w.inputUnitIndex[i], weights: weights, dim: dim)
+            let kv = rows + w.inputTokenType[i] * 2 * inner
+            let j = s.tokenTimes.count
+            (keys + j * inner).update(from: kv, count: inner)
+            (values + j * inner).update(from: kv + inner, count: inner)
+            s.tokenTimes.append(w.inputTimestamps[i])
+        }
+        keys = s.keys.pointer
+        values = s.values.pointer
+        let tokens = s.tokenTimes.count
+        let tokenCos = s.tokenCos.reserve(tokens * pairs), tokenSin = s.tokenSin.reserve(tokens * pairs)
+        s.tokenTimes.withUnsafeBufferPointer { rotary.angles(of: $0.baseAddress!, count: tokens, cos: tokenCos, sin: tokenSin) }
+        rotary.rotate(keys, ldx: inner, rows: tokens, heads: h.crossHeads, dimHead: h.dimHead, cos: tokenCos, sin: tokenSin)
+        rotary.rotate(values, ldx: inner, rows: tokens, heads: h.crossHeads, dimHead: h.dimHead, cos: tokenCos, sin: tokenSin)
+
+        // Latents and their (precomputed) encoder queries, rotated by the latent times.
+        let count = w.latentIndex.count
+        let latents = s.latents.reserve(count * dim)
+        let queries = s.projected.reserve(count * inner)
+        latentQueries.withUnsafeBufferPointer { table in
+            for (r, index) in w.latentIndex.enumerated() {
+                (latents + r * dim).update(from: weights.latentEmb + index * dim, count: dim)
+                (queries + r * inner).update(from: table.baseAddress! + index * inner, count: inner)
+            }
+        }
+        let latentCos = s.latentCos.reserve(count * pairs), latentSin = s.latentSin.reserve(count * pairs)
+        w.latentTimestamps.withUnsafeBufferPointer { rotary.angles(of: $0.baseAddress!, count: count, cos: latentCos, sin: latentSin) }
+        rotary.rotate(queries, ldx: inner, rows: count, heads: h.crossHeads, dimHead: h.dimHead, cos: latentCos, sin: latentSin)
+
+        let attended = s.attended.reserve(count * inner)
+        attentionForward(
+            attended, ldo: inner, q: queries, ldq: inner, k: keys, ldk: inner, v: values, ldv: inner,
+            queries: count, keys: tokens, heads: h.crossHeads, dimHead: h.dimHead,
+            scores: s.scores.reserve(count * tokens), sums: s.sums.reserve(count))
+        // rotate_value: the output is rotated back by minus the query (latent) time.
+        rotary.rotate(attended, ldx: inner, rows: count, heads: h.crossHeads, dimHead: h.dimHead, cos: latentCos, sin: latentSin, inverse: true)
+        linearForward(latents, ldy: dim, attended, ldx: inner, rows: count, weights.encoderAttention.toOut, accumulate: true)
+        feedForwardResidual(
+            latents, rows: count, dim: dim, weights.encoderFeedForward,
+            normed: s.normed.reserve(count * dim), hidden: s.hidden.reserve(count * 8 * dim), gated: s.gated.reserve(count * 4 * dim))
+        return latents
+    }
+}

@@ -1,0 +1,18 @@
+/// The activations of one forward pass, kept between windows.
+final class ForwardScratch {
+    var tokenTimes: [Double] = []        // [N'] unmasked input times, seconds
+    let tokenCos = FloatBuffer(), tokenSin = FloatBuffer()     // [N', rotated pairs]
+    let keys = FloatBuffer(), values = FloatBuffer()           // [N', cross inner], rotated
+    let latentCos = FloatBuffer(), latentSin = FloatBuffer()   // [L, rotated pairs]
+    let queryCos = FloatBuffer(), querySin = FloatBuffer()     // [Q, rotated pairs]
+    let latents = FloatBuffer()          // [L, dim], the latent stream
+    let outputQueries = FloatBuffer()    // [Q, dim], the decoder stream
+    let normed = FloatBuffer()           // [rows, dim]
+    let projected = FloatBuffer()        // [rows, 3 * self inner] q / qkv / decoder kv
+    let attended = FloatBuffer()         // [rows, inner]
+    let hidden = FloatBuffer()           // [rows, 8 dim]
+    let gated = FloatBuffer()            // [rows, 4 dim]
+    let decoderQueries = FloatBuffer()   // [Q, cross inner]
+    let scores = FloatBuffer()           // [rows, keys] one head
+    let sums = FloatBuffer()             // [rows]
+}

@@ -1,0 +1,33 @@
+/// Floating-point operations of one window (a multiply-add counts 2), for `poyo inspect`
+/// and for reading benchmark numbers against the machine's peak.
+public struct ForwardCost: Sendable {
+    /// What torch_brain's forward computes.
+    public let reference: Double
+    /// What poyo-rt computes: the encoder's per-token K/V projection comes from the
+    /// per-unit table and the latent queries are precomputed.
+    public let poyoRT: Double
+}
+
+extension POYOModel {
+    /// Weights in the file (embedding rows of every unit and session included).
+    public var parameterCount: Int {
+        weights.storage.file.tensors.values.reduce(0) { $0 + $1.count }
+    }
+
+    public func forwardCost(tokens: Int, queries: Int) -> ForwardCost {
+        let h = hyperparameters
+        let d = Double(h.dim), n = Double(tokens), q = Double(queries)
+        let l = Double(h.latentSteps * h.numLatentsPerStep)
+        let crossInner = Double(h.crossHeads * h.dimHead), selfInner = Double(h.selfHeads * h.dimHead)
+        let feedForward = { (rows: Double) in rows * 24 * d * d }
+        let inputProjection = 2 * n * d * 2 * crossInner
+        let latentQueries = 2 * l * d * crossInner
+        let encoder = 4 * l * n * crossInner + 2 * l * crossInner * d + feedForward(l)
+        let layer = 2 * l * d * 3 * selfInner + 4 * l * l * selfInner + 2 * l * selfInner * d + feedForward(l)
+        let readoutDim = Double(description.readouts.map(\.dim).max() ?? 0)
+        let decoder = 2 * q * d * crossInner + 2 * l * d * 2 * crossInner + 4 * q * l * crossInner
+            + 2 * q * crossInner * d + feedForward(q) + 2 * q * d * readoutDim
+        let common = encoder + Double(h.depth) * layer + decoder
+        return ForwardCost(reference: common + inputProjection + latentQueries, poyoRT: common)
+    }
+}

@@ -1,0 +1,67 @@
+/// A POYO or POYO+ model loaded from a poyo-rt model file, ready to run windows.
+///
+/// Not thread-safe: one model instance runs one window at a time (the daemon owns
+/// one per scheduler thread). Scratch memory grows to the largest window seen and
+/// is then reused, so steady-state forward passes allocate nothing but their outputs.
+public final class POYOModel {
+    public let description: ModelDescription
+    public var hyperparameters: Hyperparameters { description.hyperparameters }
+    let weights: ModelWeights
+    let rotary: RotaryFrequencies
+    /// `enc_atn.to_q(enc_atn.norm(latent_emb))`: the encoder queries before rotation, [P, cross inner].
+    let latentQueries: [Float]
+    var unitKeyValues: UnitKeyValueTable
+    let scratch = ForwardScratch()
+    /// Readout position of each registry id (POYO+ decoder index), -1 when none.
+    let readoutOfDecoder: [Int]
+
+    public init(path: String) throws(ModelFileError) {
+        let file = try SafeTensorsFile(path: path)
+        let description = try ModelDescription.read(from: file)
+        self.description = description
+        weights = try ModelWeights(file: file, description: description)
+        let h = description.hyperparameters
+        rotary = RotaryFrequencies(omega: weights.omega)
+        unitKeyValues = UnitKeyValueTable(vocabularySize: description.unitVocab.count, inner: h.crossHeads * h.dimHead)
+        latentQueries = Self.encoderQueries(weights: weights, hyperparameters: h)
+        var decoders = Array(repeating: -1, count: (description.readouts.map(\.id).max() ?? 0) + 1)
+        for (position, readout) in description.readouts.enumerated() { decoders[readout.id] = position }
+        readoutOfDecoder = decoders
+    }
+
+    private static func encoderQueries(weights: ModelWeights, hyperparameters h: Hyperparameters) -> [Float] {
+        let rows = h.numLatentsPerStep
+        var normed = [Float](repeating: 0, count: rows * h.dim)
+        var queries = [Float](repeating: 0, count: rows * h.crossHeads * h.dimHead)
+        normed.withUnsafeMutableBufferPointer { normed in
+            layerNormForward(normed.baseAddress!, weights.latentEmb, rows: rows, dim: h.dim, weights.encoderAttention.norm)
+            queries.withUnsafeMutableBufferPointer { queries in
+                linearForward(queries.baseAddress!, ldy: h.crossHeads * h.dimHead, normed.baseAddress!, ldx: h.dim, rows: rows, weights.encoderAttention.toQ)
+            }
+        }
+        return queries
+    }
+
+    /// Computes the encoder keys and values of these units now, so that windows
+    /// holding them later do no per-unit work (the daemon calls this at load).
+    public func prepare(units: some Sequence<Int>) {
+        for unit in units where unit >= 0 && unit < description.unitVocab.count {
+            _ = unitKeyValues.rows(of: unit, weights: weights, dim: hyperparameters.dim)
+        }
+    }
+
+    /// Runs one window and returns the raw outputs (training units) of every readout.
+    public func forward(_ window: ModelWindow) throws(ForwardError) -> ModelOutput {
+        var output = ModelOutput(specs: description.readouts)
+        try forward(window, into: &output)
+        return output
+    }
+
+    /// Runs one window, writing into `output` (whose arrays keep their capacity).
+    public func forward(_ window: ModelWindow, into output: inout ModelOutput) throws(ForwardError) {
+        try validate(window)
+        let latents = encode(window)
+        process(latents: latents, count: window.latentIndex.count)
+        decode(window, latents: latents, into: &output)
+    }
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import POYO
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time the forward pass on fresh windows of Poisson spikes.",
+        discussion: """
+            Each iteration draws a new window of spikes from U units of the model's vocabulary
+            at HZ (start/end tokens for every unit included), builds it as torch_brain's tokenizer
+            does, and times the forward pass alone. Compare with tools/bench_torch_brain.py run
+            back to back on the same model.
+            """
+    )
+
+    @Option(help: "Model file.") var model: String
+    @Option(help: "Units in the window (taken from the model's unit vocabulary).") var units = 200
+    @Option(help: "Firing rate of every unit, Hz.") var rate = 20.0
+    @Option(help: "Threads for the matrix products.") var threads = 1
+    @Option(help: "Timed iterations.") var iterations = 200
+    @Option(help: "Untimed iterations first.") var warmup = 20
+    @Option(help: "Output queries per window (evenly spaced, the last at the window end).") var queries = 1
+    @Option(help: "Seed of the spike generator.") var seed: UInt64 = 1
+    @Flag(help: "Print one JSON object instead of text.") var json = false
+
+    func run() throws {
+        setMatrixThreads(threads)
+        let model = try POYOModel(path: model)
+        let d = model.description
+        let h = d.hyperparameters
+        let vocabulary = d.unitVocab.filter { $0.key != "NA" }.sorted { $0.value < $1.value }.map(\.value)
+        guard units > 0, units <= vocabulary.count else {
+            throw ValidationError("--units must be between 1 and the model's \(vocabulary.count) units")
+        }
+        let session = d.sessionVocab.filter { $0.key != "NA" }.map(\.value).min() ?? 0
+        let tokenizer = WindowTokenizer(
+            hyperparameters: h, unitRows: Array(vocabulary.prefix(units)), sessionRow: session,
+            decoderID: d.kind == .poyoPlus ? d.readouts[0].id : nil)
+        let outputTimes = (1...queries).map { h.sequenceLength * Double($0) / Double(queries) }
+        model.prepare(units: tokenizer.unitRows)
+
+        var spikes = PoissonSpikes(units: units, rate: rate, duration: h.sequenceLength, seed: seed)
+        var window = ModelWindow()
+        var output = ModelOutput(specs: d.readouts)
+        var milliseconds: [Double] = []
+        var tokenCounts: [Int] = []
+        for iteration in 0..<(warmup + iterations) {
+            spikes.draw()
+            tokenizer.tokenize(spikeUnits: spikes.spikeUnits, spikeTimes: spikes.spikeTimes, outputTimestamps: outputTimes, into: &window)
+            let start = DispatchTime.now().uptimeNanoseconds
+            try model.forward(window, into: &output)
+            let elapsed = DispatchTime.now().uptimeNanoseconds - start
+            if iteration >= warmup {
+                milliseconds.append(Double(elapsed) / 1e6)
+                tokenCounts.append(window.inputUnitIndex.count)
+            }
+        }
+        milliseconds.sort()
+        func percentile(_ p: Double) -> Double { milliseconds[min(milliseconds.count - 1, Int(p / 100 * Double(milliseconds.count)))] }
+        let tokens = Double(tokenCounts.reduce(0, +)) / Double(tokenCounts.count)
+        let cost = model.forwardCost(tokens: Int(tokens), queries: queries)
+        let gflops = cost.poyoRT / (percentile(50) / 1e3) / 1e9
+        if json {
+            let fields: [String: Any] = [
+                "p50_ms": percentile(50), "p90_ms": percentile(90), "p99_ms": percentile(99),
+                "min_ms": milliseconds[0], "max_ms": milliseconds[milliseconds.count - 1],
+                "tokens": tokens, "units": units, "rate_hz": rate, "threads": threads,
+                "iterations": iterations, "queries": queries, "gflop_per_s_at_p50": gflops,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(String(format: "%d iterations, %.0f tokens/window (%d units at %.1f Hz), %d thread(s)", iterations, tokens, units, rate, threads))
+            print(String(format: "forward p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  (min %.3f, max %.3f)", percentile(50), percentile(90), percentile(99), milliseconds[0], milliseconds[milliseconds.count - 1]))
+            print(String(format: "%.2f GFLOP per window in poyo-rt, %.1f GFLOP/s at p50", cost.poyoRT / 1e9, gflops))
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import POYO
+import Testing
+
+/// The Swift forward pass against torch_brain's, on windows and randomized models
+/// made by tools/make_fixtures.py. Tolerance: max error scaled by max(1, max|reference|) <= 5e-4.
+@Suite struct ParityTests {
+    static let tolerance = 5e-4
+    static let names = ["poyo_1p3m", "poyoplus_tasks", "poyo_odd", "poyo_v02"]
+
+    @Test(arguments: names)
+    func forwardMatchesTorchBrain(name: String) throws {
+        let model = try POYOModel(path: Fixtures.model(name))
+        let window = try ModelWindow(file: SafeTensorsFile(path: Fixtures.inputs(name)))
+        let expected = try SafeTensorsFile(path: Fixtures.expected(name))
+        let output = try model.forward(window)
+        let produced = output.tensors(kind: model.description.kind)
+        #expect(Set(produced.map(\.name)) == Set(expected.tensors.keys), "outputs differ in names")
+        for tensor in produced {
+            let reference = try #require(expected.tensors[tensor.name])
+            #expect(tensor.shape == reference.shape, "\(tensor.name) shape")
+            let error = scaledMaxError(tensor.values, try reference.floatArray())
+            #expect(error <= Self.tolerance, "\(name) \(tensor.name): scaled max error \(error)")
+        }
+    }
+
+    /// Running the same window twice (scratch reused, K/V table warm) gives the same outputs bit for bit.
+    @Test func repeatedForwardIsDeterministic() throws {
+        let model = try POYOModel(path: Fixtures.model("poyo_odd"))
+        let window = try ModelWindow(file: SafeTensorsFile(path: Fixtures.inputs("poyo_odd")))
+        let first = try model.forward(window)
+        let bigger = try ModelWindow(file: SafeTensorsFile(path: Fixtures.inputs("poyo_odd")))
+        _ = try model.forward(bigger)
+        let second = try model.forward(window)
+        #expect(first.readouts.map(\.values) == second.readouts.map(\.values))
+    }
+
+    /// The model depends only on time differences: shifting every time by the same amount
+    /// changes the outputs only by float rounding (what lets the daemon use session time).
+    @Test func shiftingAllTimesKeepsTheOutputs() throws {
+        let model = try POYOModel(path: Fixtures.model("poyo_1p3m"))
+        let window = try ModelWindow(file: SafeTensorsFile(path: Fixtures.inputs("poyo_1p3m")))
+        var shifted = window
+        shifted.inputTimestamps = window.inputTimestamps.map { $0 + 1234.5 }
+        shifted.latentTimestamps = window.latentTimestamps.map { $0 + 1234.5 }
+        shifted.outputTimestamps = window.outputTimestamps.map { $0 + 1234.5 }
+        let a = try model.forward(window).readouts[0].values
+        let b = try model.forward(shifted).readouts[0].values
+        #expect(scaledMaxError(b, a) <= Self.tolerance)
+    }
+}
