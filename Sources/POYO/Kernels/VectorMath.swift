@@ -4,8 +4,14 @@
 /// e^x, relative error ~2 ulp for x in [-87, 88]; smaller x gives ~1e-38 (softmax weights that small are 0 to float32 anyway).
 @inline(__always)
 func vectorExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    let clamped = x.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.7))
-    let n = (clamped * 1.44269504088896341).rounded(.toNearestOrEven)
+    // (`clamped` and `pointwiseMin` are not inlined for SIMD8 and cost a call per vector.)
+    let low = SIMD8<Float>(repeating: -87.3), high = SIMD8<Float>(repeating: 88.7)
+    let clamped = x.replacing(with: low, where: x .< low).replacing(with: high, where: x .> high)
+    // Adding 1.5 * 2^23 rounds x * log2(e) to the nearest integer n and leaves n in the
+    // low mantissa bits: no float-to-int conversion (generic per lane in Swift SIMD).
+    let magic: Float = 12_582_912
+    let shifted = clamped * 1.44269504088896341 + magic
+    let n = shifted - magic
     var r = clamped - n * 0.693359375
     r = r + n * 2.12194440e-4
     var p = SIMD8<Float>(repeating: 1.9875691500e-4)
@@ -15,7 +21,8 @@ func vectorExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
     p = p * r + 1.6666665459e-1
     p = p * r + 5.0000001201e-1
     p = p * (r * r) + r + 1
-    let exponent = (SIMD8<Int32>(n) &+ 127) &<< 23
+    let bits = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+    let exponent = (bits &+ 127) &<< 23
     return p * unsafeBitCast(exponent, to: SIMD8<Float>.self)
 }
 
@@ -69,7 +76,8 @@ func maximum(_ x: UnsafePointer<Float>, count: Int) -> Float {
     var i = 0
     let raw = UnsafeRawPointer(x)
     while i &+ 8 <= count {
-        best = pointwiseMax(best, raw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self))
+        let v = raw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+        best = best.replacing(with: v, where: v .> best)
         i &+= 8
     }
     var result = best.max()
