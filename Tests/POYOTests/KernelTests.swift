@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+
+@testable import POYO
+
+/// The hand-written math kernels against Double-precision libm, over their whole working range.
+@Suite struct KernelTests {
+    @Test func vectorExpIsAccurate() {
+        var worst = 0.0
+        var x: Float = -87
+        while x < 88 {
+            let lanes = SIMD8<Float>((0..<8).map { x + Float($0) * 0.0137 })
+            let result = vectorExp(lanes)
+            for lane in 0..<8 {
+                let exact = Foundation.exp(Double(lanes[lane]))
+                worst = max(worst, abs(Double(result[lane]) - exact) / exact)
+            }
+            x += 0.11
+        }
+        #expect(worst < 5e-7, "relative error \(worst)")
+        #expect(vectorExp(SIMD8(repeating: -.infinity))[0] < 1e-37)
+    }
+
+    @Test func vectorErfIsAccurate() {
+        var worst = 0.0
+        var x: Float = -6
+        while x < 6 {
+            let lanes = SIMD8<Float>((0..<8).map { x + Float($0) * 0.0011 })
+            let result = vectorErf(lanes)
+            for lane in 0..<8 { worst = max(worst, abs(Double(result[lane]) - Foundation.erf(Double(lanes[lane])))) }
+            x += 0.0093
+        }
+        #expect(worst < 3e-7, "absolute error \(worst)")
+    }
+
+    @Test func sincosMatchesDoubleLibm() {
+        var worst = 0.0
+        // Angles up to omega_max * a few seconds, as rotary embeddings see them.
+        for i in 0..<200_000 {
+            let angle = Double(i) * 1.2345678 - 50_000
+            let (c, s) = sincos(angle)
+            worst = max(worst, abs(Double(c) - Foundation.cos(angle)), abs(Double(s) - Foundation.sin(angle)))
+        }
+        #expect(worst < 2e-7, "absolute error \(worst)")
+    }
+
+    @Test func exponentiateHandlesTailsAndSums() {
+        for count in [1, 7, 8, 9, 31] {
+            var values = (0..<count).map { Float($0) * 0.3 - 2 }
+            let original = values
+            let sum = values.withUnsafeMutableBufferPointer { exponentiate($0.baseAddress!, count: count, shift: 1.5) }
+            let exact = original.map { Foundation.exp(Double($0) - 1.5) }
+            #expect(abs(Double(sum) - exact.reduce(0, +)) / exact.reduce(0, +) < 1e-6)
+            for (v, e) in zip(values, exact) { #expect(abs(Double(v) - e) / e < 1e-6) }
+            #expect(original.withUnsafeBufferPointer { maximum($0.baseAddress!, count: count) } == original.max())
+        }
+    }
+
+    @Test func attentionMatchesANaiveSoftmax() {
+        let queries = 3, keys = 11, heads = 2, dimHead = 4, inner = heads * dimHead
+        var generator = SystemRandomNumberGenerator()
+        let q = (0..<queries * inner).map { _ in Float.random(in: -2...2, using: &generator) }
+        let k = (0..<keys * inner).map { _ in Float.random(in: -2...2, using: &generator) }
+        let v = (0..<keys * inner).map { _ in Float.random(in: -2...2, using: &generator) }
+        var out = [Float](repeating: 0, count: queries * inner)
+        var scores = [Float](repeating: 0, count: queries * keys)
+        var sums = [Float](repeating: 0, count: queries)
+        attentionForward(
+            &out, ldo: inner, q: q, ldq: inner, k: k, ldk: inner, v: v, ldv: inner,
+            queries: queries, keys: keys, heads: heads, dimHead: dimHead, scores: &scores, sums: &sums)
+        for h in 0..<heads {
+            for i in 0..<queries {
+                let logits = (0..<keys).map { j in (0..<dimHead).reduce(0.0) { $0 + Double(q[i * inner + h * dimHead + $1]) * Double(k[j * inner + h * dimHead + $1]) } / 2 }
+                let top = logits.max()!
+                let weights = logits.map { Foundation.exp($0 - top) }
+                let total = weights.reduce(0, +)
+                for d in 0..<dimHead {
+                    let expected = (0..<keys).reduce(0.0) { $0 + weights[$1] / total * Double(v[$1 * inner + h * dimHead + d]) }
+                    #expect(abs(Double(out[i * inner + h * dimHead + d]) - expected) < 1e-5)
+                }
+            }
+        }
+    }
+}
