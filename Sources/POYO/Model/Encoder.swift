@@ -44,10 +44,25 @@ extension POYOModel {
         rotary.rotate(queries, ldx: inner, rows: count, heads: h.crossHeads, dimHead: h.dimHead, cos: latentCos, sin: latentSin)
 
         let attended = s.attended.reserve(count * inner)
-        attentionForward(
-            attended, ldo: inner, q: queries, ldq: inner, k: keys, ldk: inner, v: values, ldv: inner,
-            queries: count, keys: tokens, heads: h.crossHeads, dimHead: h.dimHead,
-            scores: s.scores.reserve(count * tokens), sums: s.sums.reserve(count))
+        let rotatedColumns = 2 * pairs
+        if rotatedColumns > 0 && rotatedColumns < h.dimHead {
+            latentQueries.withUnsafeBufferPointer { table in
+                w.latentIndex.withUnsafeBufferPointer { groups in
+                    splitAttentionForward(
+                        attended, ldo: inner, q: queries, ldq: inner,
+                        sharedQueries: table.baseAddress!, ldShared: inner, groups: h.numLatentsPerStep, rowGroup: groups.baseAddress!,
+                        k: keys, ldk: inner, v: values, ldv: inner,
+                        queries: count, keys: tokens, heads: h.crossHeads, dimHead: h.dimHead, rotatedColumns: rotatedColumns,
+                        scores: s.scores.reserve(count * tokens), sharedScores: s.sharedScores.reserve(h.numLatentsPerStep * tokens),
+                        sums: s.sums.reserve(count))
+                }
+            }
+        } else {
+            attentionForward(
+                attended, ldo: inner, q: queries, ldq: inner, k: keys, ldk: inner, v: values, ldv: inner,
+                queries: count, keys: tokens, heads: h.crossHeads, dimHead: h.dimHead,
+                scores: s.scores.reserve(count * tokens), sums: s.sums.reserve(count))
+        }
         // rotate_value: the output is rotated back by minus the query (latent) time.
         rotary.rotate(attended, ldx: inner, rows: count, heads: h.crossHeads, dimHead: h.dimHead, cos: latentCos, sin: latentSin, inverse: true)
         linearForward(latents, ldy: dim, attended, ldx: inner, rows: count, weights.encoderAttention.toOut, accumulate: true)

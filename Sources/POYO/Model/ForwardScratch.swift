@@ -14,5 +14,6 @@ final class ForwardScratch {
     let gated = FloatBuffer()            // [rows, 4 dim]
     let decoderQueries = FloatBuffer()   // [Q, cross inner]
     let scores = FloatBuffer()           // [rows, keys] one head
+    let sharedScores = FloatBuffer()     // [latent indices, keys], encoder unrotated score part
     let sums = FloatBuffer()             // [rows]
 }
