@@ -4,7 +4,8 @@ public struct ForwardCost: Sendable {
     /// What torch_brain's forward computes.
     public let reference: Double
     /// What poyo-rt computes: the encoder's per-token K/V projection comes from the
-    /// per-unit table and the latent queries are precomputed.
+    /// per-unit table, the latent queries are precomputed, and the unrotated half of the
+    /// encoder scores is computed per latent index.
     public let poyoRT: Double
 }
 
@@ -22,12 +23,16 @@ extension POYOModel {
         let feedForward = { (rows: Double) in rows * 24 * d * d }
         let inputProjection = 2 * n * d * 2 * crossInner
         let latentQueries = 2 * l * d * crossInner
-        let encoder = 4 * l * n * crossInner + 2 * l * crossInner * d + feedForward(l)
+        let encoderScores = 2 * l * n * crossInner
+        // poyo-rt scores the unrotated half of each head once per latent index, not per latent token.
+        let rotatedShare = Double(2 * rotary.rotatedPairs) / Double(h.dimHead)
+        let splitScores = 2 * n * crossInner * (l * rotatedShare + Double(h.numLatentsPerStep) * (1 - rotatedShare))
+        let encoder = encoderScores + 2 * l * n * crossInner + 2 * l * crossInner * d + feedForward(l)
         let layer = 2 * l * d * 3 * selfInner + 4 * l * l * selfInner + 2 * l * selfInner * d + feedForward(l)
         let readoutDim = Double(description.readouts.map(\.dim).max() ?? 0)
         let decoder = 2 * q * d * crossInner + 2 * l * d * 2 * crossInner + 4 * q * l * crossInner
             + 2 * q * crossInner * d + feedForward(q) + 2 * q * d * readoutDim
         let common = encoder + Double(h.depth) * layer + decoder
-        return ForwardCost(reference: common + inputProjection + latentQueries, poyoRT: common)
+        return ForwardCost(reference: common + inputProjection + latentQueries, poyoRT: common - encoderScores + splitScores)
     }
 }

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Time torch_brain's own eager forward pass on a poyo-rt model file: the baseline for `poyo bench`.
+
+    /tmp/tb/bin/python tools/bench_torch_brain.py --model MODEL.safetensors --units 200 --rate 20 --threads 1 [--json]
+
+The model file is turned back into a torch_brain 0.1.x POYO / POYOPlus (the reverse of
+tools/export_torch_brain.py, loaded with strict=True), and every iteration feeds it a fresh window
+built the way `poyo bench` builds its windows: the first U units of the unit vocabulary (row
+order) firing as Poisson processes at HZ, start/end tokens for every unit, the lowest session row,
+Q queries evenly spaced with the last at the window end, the first readout's id as decoder index
+for POYOPlus. Only the forward call is timed (torch.no_grad, eval mode, batch of 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import poyo_model_file as mf  # noqa: E402
+import poyo_window as pw  # noqa: E402
+
+
+def modality_spec(readout: dict):
+    """The registry's ModalitySpec for this readout, or an equivalent one for a custom/0.2.x readout."""
+    from torch_brain.nn.loss import MSELoss
+    from torch_brain.registry import MODALITY_REGISTRY, DataType, ModalitySpec
+    spec = MODALITY_REGISTRY.get(readout["name"])
+    if spec is not None and spec.id == readout["id"] and spec.dim == readout["dim"]:
+        return spec
+    return ModalitySpec(id=readout["id"], dim=readout["dim"], type=DataType[readout["type"].upper()],
+                        timestamp_key=readout.get("timestamp_key") or "", value_key=readout.get("value_key") or "",
+                        loss_fn=MSELoss())
+
+
+def build_torch_brain_model(path):
+    """Model file -> torch_brain 0.1.x model with exactly the file's weights (strict load)."""
+    import torch
+    from torch_brain.models import POYO, POYOPlus
+    from torch_brain.nn import Embedding
+    description, tensors = mf.read_model_file(path)
+    hp = description["hyperparameters"]
+    kwargs = {k: hp[k] for k in mf.HYPERPARAMETER_KEYS}
+    if description["kind"] == "POYO":
+        model = POYO(readout_spec=modality_spec(description["readouts"][0]), **kwargs)
+    else:
+        specs = {r["name"]: modality_spec(r) for r in description["readouts"]}
+        model = POYOPlus(readout_specs=specs, **kwargs)
+        rows = tensors["task_emb.weight"].shape[0]
+        if model.task_emb.num_embeddings != rows:
+            model.task_emb = Embedding(rows, hp["dim"])
+    state = collections.OrderedDict((k, torch.from_numpy(v)) for k, v in tensors.items())
+    for name in ("unit", "session"):
+        vocab = description[f"{name}_vocab"]
+        words = [w for w, _ in sorted(vocab.items(), key=lambda item: item[1]) if w != "NA"]
+        getattr(model, f"{name}_emb").initialize_vocab(words)
+        state[f"{name}_emb.vocab"] = collections.OrderedDict(sorted(vocab.items(), key=lambda item: item[1]))
+    model.load_state_dict(state, strict=True)
+    return model.eval(), description
+
+
+def percentile(sorted_ms, p):
+    """Same rule as `poyo bench`: element floor(p/100 * n) of the sorted times."""
+    return sorted_ms[min(len(sorted_ms) - 1, int(p / 100 * len(sorted_ms)))]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", required=True, help="poyo-rt model file")
+    p.add_argument("--units", type=int, default=200, help="units in the window (from the model's unit vocabulary)")
+    p.add_argument("--rate", type=float, default=20.0, help="firing rate of every unit, Hz")
+    p.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    p.add_argument("--iterations", type=int, default=200, help="timed iterations")
+    p.add_argument("--warmup", type=int, default=20, help="untimed iterations first")
+    p.add_argument("--queries", type=int, default=1, help="output queries per window")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    args = p.parse_args(argv)
+
+    import torch
+    torch.set_num_threads(args.threads)
+    model, description = build_torch_brain_model(args.model)
+    hp = description["hyperparameters"]
+    seq = hp["sequence_length"]
+    unit_rows = sorted(v for w, v in description["unit_vocab"].items() if w != "NA")
+    if not 0 < args.units <= len(unit_rows):
+        p.error(f"--units must be between 1 and the model's {len(unit_rows)} units")
+    unit_rows = unit_rows[: args.units]
+    session_row = min(v for w, v in description["session_vocab"].items() if w != "NA")
+    output_timestamps = [seq * (k + 1) / args.queries for k in range(args.queries)]
+    decoder = [description["readouts"][0]["id"]] * args.queries if description["kind"] == "POYOPlus" else None
+
+    rng = np.random.default_rng(args.seed)
+    times_ms, tokens = [], []
+    for iteration in range(args.warmup + args.iterations):
+        unit, t = pw.poisson_spikes(rng, args.units, args.rate, seq)
+        window = pw.make_window(unit_rows, unit, t, sequence_length=seq, latent_step=hp["latent_step"],
+                                num_latents_per_step=hp["num_latents_per_step"], session_row=session_row,
+                                output_timestamps=output_timestamps, output_decoder_index=decoder)
+        batch = {k: torch.from_numpy(v)[None] for k, v in window.items()}
+        with torch.no_grad():
+            start = time.perf_counter_ns()
+            model(**batch)
+            elapsed = time.perf_counter_ns() - start
+        if iteration >= args.warmup:
+            times_ms.append(elapsed / 1e6)
+            tokens.append(len(window["input_unit_index"]))
+    times_ms.sort()
+    result = {
+        "p50_ms": percentile(times_ms, 50), "p90_ms": percentile(times_ms, 90), "p99_ms": percentile(times_ms, 99),
+        "min_ms": times_ms[0], "max_ms": times_ms[-1], "tokens": float(np.mean(tokens)), "units": args.units,
+        "rate_hz": args.rate, "threads": args.threads, "iterations": args.iterations, "queries": args.queries,
+        "torch": torch.__version__, "implementation": "torch_brain eager",
+    }
+    if args.json:
+        print(json.dumps(result, sort_keys=True))
+    else:
+        print(f"{args.iterations} iterations, {result['tokens']:.0f} tokens/window ({args.units} units at "
+              f"{args.rate:g} Hz), {args.threads} thread(s), torch {torch.__version__}")
+        print(f"forward p50 {result['p50_ms']:.3f} ms  p90 {result['p90_ms']:.3f} ms  p99 {result['p99_ms']:.3f} ms  "
+              f"(min {result['min_ms']:.3f}, max {result['max_ms']:.3f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
