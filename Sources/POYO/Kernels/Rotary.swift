@@ -14,7 +14,12 @@ struct RotaryFrequencies {
         rotatedPairs = (omega.lastIndex { $0 != 0 } ?? -1) + 1
     }
 
-    /// cos and sin of t · omega for each timestamp: [count, rotatedPairs] each.
+    /// Floats per timestamp in an angle table: one per rotated column.
+    var tableWidth: Int { 2 &* rotatedPairs }
+
+    /// The rotation of each timestamp in the layout `rotate` consumes: [count, 2 · rotatedPairs]
+    /// each, `cos` as (c0, c0, c1, c1, ...) and `sin` as (-s0, s0, -s1, s1, ...), so that a
+    /// rotated vector is `x * cos + swapPairs(x) * sin` lane by lane.
     /// The angle is formed and reduced to [-π/4, π/4] in Double (a float32 angle at t ≈ 1 s
     /// is off by ~7e-3 rad); the reduced angle's sine and cosine are then float32 polynomials
     /// (error < 1e-7, as torch's float64 cos/sin rounded to float32), ~10x cheaper than libm.
@@ -26,35 +31,58 @@ struct RotaryFrequencies {
         omega.withUnsafeBufferPointer { omega in
             for i in 0..<count {
                 let t = times[i]
-                let row = i &* pairs
+                let row = i &* 2 &* pairs
                 for p in 0..<pairs {
                     let (c, s) = sincos(t * omega[p])
-                    cosines[row &+ p] = c
-                    sines[row &+ p] = s
+                    cosines[row &+ 2 &* p] = c
+                    cosines[row &+ 2 &* p &+ 1] = c
+                    sines[row &+ 2 &* p] = -s
+                    sines[row &+ 2 &* p &+ 1] = s
                 }
             }
         }
     }
 
     /// Rotates `heads` head blocks of width `dimHead` in each of `rows` rows of x (row stride `ldx`)
-    /// by the angles of that row; `inverse` rotates by minus the angle (`RotaryTimeEmbedding.invert`).
+    /// by the angles of that row (tables from `angles`); `inverse` rotates by minus the angle
+    /// (`RotaryTimeEmbedding.invert`). Pair p: (x0 c - x1 s, x1 c + x0 s).
+    /// With `source` (row stride `ldSource`), reads the rows there and writes them rotated into x,
+    /// unrotated columns copied: a gather and a rotation in one pass.
     func rotate(
         _ x: UnsafeMutablePointer<Float>, ldx: Int, rows: Int, heads: Int, dimHead: Int,
-        cos cosines: UnsafePointer<Float>, sin sines: UnsafePointer<Float>, inverse: Bool = false
+        cos cosines: UnsafePointer<Float>, sin sines: UnsafePointer<Float>, inverse: Bool = false,
+        from source: UnsafePointer<Float>? = nil, ldSource: Int = 0
     ) {
-        let pairs = rotatedPairs
+        let width = tableWidth
+        let vectorWidth = width & ~7
         let sign: Float = inverse ? -1 : 1
         for r in 0..<rows {
-            let c = cosines + r &* pairs
-            let s = sines + r &* pairs
+            let c = UnsafeRawPointer(cosines + r &* width)
+            let s = UnsafeRawPointer(sines + r &* width)
             for h in 0..<heads {
-                let head = x + (r &* ldx &+ h &* dimHead)
-                for p in 0..<pairs {
-                    let x0 = head[2 &* p]
-                    let x1 = head[2 &* p &+ 1]
-                    let sn = sign * s[p]
-                    head[2 &* p] = x0 * c[p] - x1 * sn
-                    head[2 &* p &+ 1] = x1 * c[p] + x0 * sn
+                let head = UnsafeMutableRawPointer(x + (r &* ldx &+ h &* dimHead))
+                let input = source.map { UnsafeRawPointer($0 + (r &* ldSource &+ h &* dimHead)) } ?? UnsafeRawPointer(head)
+                var j = 0
+                while j < vectorWidth {
+                    let offset = j &* 4
+                    let v = input.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                    let swapped = SIMD8(v[1], v[0], v[3], v[2], v[5], v[4], v[7], v[6])
+                    let cv = c.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                    let sv = s.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self) * sign
+                    head.storeBytes(of: (v * cv).addingProduct(swapped, sv), toByteOffset: offset, as: SIMD8<Float>.self)
+                    j &+= 8
+                }
+                let scalars = head.assumingMemoryBound(to: Float.self)
+                let inputs = input.assumingMemoryBound(to: Float.self)
+                let cs = c.assumingMemoryBound(to: Float.self), ss = s.assumingMemoryBound(to: Float.self)
+                while j < width {
+                    let x0 = inputs[j], x1 = inputs[j &+ 1]
+                    scalars[j] = x0 * cs[j] + x1 * sign * ss[j]
+                    scalars[j &+ 1] = x1 * cs[j &+ 1] + x0 * sign * ss[j &+ 1]
+                    j &+= 2
+                }
+                if source != nil, width < dimHead {
+                    (scalars + width).update(from: inputs + width, count: dimHead &- width)
                 }
             }
         }

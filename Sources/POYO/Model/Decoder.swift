@@ -5,7 +5,7 @@ extension POYOModel {
         let h = hyperparameters
         let dim = h.dim
         let inner = h.crossHeads * h.dimHead
-        let pairs = rotary.rotatedPairs
+        let width = rotary.tableWidth
         let count = w.latentIndex.count
         let queryCount = w.outputSessionIndex.count
         let s = scratch
@@ -23,7 +23,7 @@ extension POYOModel {
         let queries = s.decoderQueries.reserve(queryCount * inner)
         layerNormForward(normed, stream, rows: queryCount, dim: dim, attention.norm)
         linearForward(queries, ldy: inner, normed, ldx: dim, rows: queryCount, attention.toQ)
-        let queryCos = s.queryCos.reserve(queryCount * pairs), querySin = s.querySin.reserve(queryCount * pairs)
+        let queryCos = s.queryCos.reserve(queryCount * width), querySin = s.querySin.reserve(queryCount * width)
         w.outputTimestamps.withUnsafeBufferPointer { rotary.angles(of: $0.baseAddress!, count: queryCount, cos: queryCos, sin: querySin) }
         rotary.rotate(queries, ldx: inner, rows: queryCount, heads: h.crossHeads, dimHead: h.dimHead, cos: queryCos, sin: querySin)
 

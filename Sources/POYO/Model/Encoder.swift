@@ -5,29 +5,28 @@ extension POYOModel {
         let h = hyperparameters
         let dim = h.dim
         let inner = h.crossHeads * h.dimHead
-        let pairs = rotary.rotatedPairs
+        let width = rotary.tableWidth
         let s = scratch
 
-        // Inputs: unrotated K/V rows per (unit, type) from the table; masked tokens are left out.
-        let capacity = w.inputUnitIndex.count
-        var keys = s.keys.reserve(capacity * inner)
-        var values = s.values.reserve(capacity * inner)
+        // Inputs: K/V rows per (unit, type) from the table, rotated by the token's time as they
+        // are gathered; masked tokens are left out.
         s.tokenTimes.removeAll(keepingCapacity: true)
-        for i in 0..<capacity where w.inputMask?[i] ?? true {
-            let rows = unitKeyValues.rows(of: w.inputUnitIndex[i], weights: weights, dim: dim)
-            let kv = rows + w.inputTokenType[i] * 2 * inner
-            let j = s.tokenTimes.count
-            (keys + j * inner).update(from: kv, count: inner)
-            (values + j * inner).update(from: kv + inner, count: inner)
+        for i in 0..<w.inputUnitIndex.count where w.inputMask?[i] ?? true {
             s.tokenTimes.append(w.inputTimestamps[i])
         }
-        keys = s.keys.pointer
-        values = s.values.pointer
         let tokens = s.tokenTimes.count
-        let tokenCos = s.tokenCos.reserve(tokens * pairs), tokenSin = s.tokenSin.reserve(tokens * pairs)
+        let tokenCos = s.tokenCos.reserve(tokens * width), tokenSin = s.tokenSin.reserve(tokens * width)
         s.tokenTimes.withUnsafeBufferPointer { rotary.angles(of: $0.baseAddress!, count: tokens, cos: tokenCos, sin: tokenSin) }
-        rotary.rotate(keys, ldx: inner, rows: tokens, heads: h.crossHeads, dimHead: h.dimHead, cos: tokenCos, sin: tokenSin)
-        rotary.rotate(values, ldx: inner, rows: tokens, heads: h.crossHeads, dimHead: h.dimHead, cos: tokenCos, sin: tokenSin)
+        let keys = s.keys.reserve(tokens * inner)
+        let values = s.values.reserve(tokens * inner)
+        var j = 0
+        for i in 0..<w.inputUnitIndex.count where w.inputMask?[i] ?? true {
+            let kv = unitKeyValues.rows(of: w.inputUnitIndex[i], weights: weights, dim: dim) + w.inputTokenType[i] * 2 * inner
+            let c = tokenCos + j * width, sn = tokenSin + j * width
+            rotary.rotate(keys + j * inner, ldx: inner, rows: 1, heads: h.crossHeads, dimHead: h.dimHead, cos: c, sin: sn, from: kv)
+            rotary.rotate(values + j * inner, ldx: inner, rows: 1, heads: h.crossHeads, dimHead: h.dimHead, cos: c, sin: sn, from: kv + inner)
+            j += 1
+        }
 
         // Latents and their (precomputed) encoder queries, rotated by the latent times.
         let count = w.latentIndex.count
@@ -39,12 +38,12 @@ extension POYOModel {
                 (queries + r * inner).update(from: table.baseAddress! + index * inner, count: inner)
             }
         }
-        let latentCos = s.latentCos.reserve(count * pairs), latentSin = s.latentSin.reserve(count * pairs)
+        let latentCos = s.latentCos.reserve(count * width), latentSin = s.latentSin.reserve(count * width)
         w.latentTimestamps.withUnsafeBufferPointer { rotary.angles(of: $0.baseAddress!, count: count, cos: latentCos, sin: latentSin) }
         rotary.rotate(queries, ldx: inner, rows: count, heads: h.crossHeads, dimHead: h.dimHead, cos: latentCos, sin: latentSin)
 
         let attended = s.attended.reserve(count * inner)
-        let rotatedColumns = 2 * pairs
+        let rotatedColumns = width
         if rotatedColumns > 0 && rotatedColumns < h.dimHead {
             latentQueries.withUnsafeBufferPointer { table in
                 w.latentIndex.withUnsafeBufferPointer { groups in

@@ -1,10 +1,10 @@
 /// The activations of one forward pass, kept between windows.
 final class ForwardScratch {
     var tokenTimes: [Double] = []        // [N'] unmasked input times, seconds
-    let tokenCos = FloatBuffer(), tokenSin = FloatBuffer()     // [N', rotated pairs]
+    let tokenCos = FloatBuffer(), tokenSin = FloatBuffer()     // [N', 2 rotated pairs]
     let keys = FloatBuffer(), values = FloatBuffer()           // [N', cross inner], rotated
-    let latentCos = FloatBuffer(), latentSin = FloatBuffer()   // [L, rotated pairs]
-    let queryCos = FloatBuffer(), querySin = FloatBuffer()     // [Q, rotated pairs]
+    let latentCos = FloatBuffer(), latentSin = FloatBuffer()   // [L, 2 rotated pairs]
+    let queryCos = FloatBuffer(), querySin = FloatBuffer()     // [Q, 2 rotated pairs]
     let latents = FloatBuffer()          // [L, dim], the latent stream
     let outputQueries = FloatBuffer()    // [Q, dim], the decoder stream
     let normed = FloatBuffer()           // [rows, dim]
