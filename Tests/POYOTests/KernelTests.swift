@@ -44,6 +44,17 @@ import Testing
         #expect(worst < 2e-7, "absolute error \(worst)")
     }
 
+    @Test func vectorSincosMatchesScalar() {
+        for i in 0..<20_000 {
+            let angles = SIMD8<Double>((0..<8).map { Double(i) * 3.3 - 33_000 + Double($0) * 0.77 })
+            let (c, s) = sincos(angles)
+            for lane in 0..<8 {
+                #expect(abs(Double(c[lane]) - Foundation.cos(angles[lane])) < 2e-7)
+                #expect(abs(Double(s[lane]) - Foundation.sin(angles[lane])) < 2e-7)
+            }
+        }
+    }
+
     @Test func exponentiateHandlesTailsAndSums() {
         for count in [1, 7, 8, 9, 31] {
             var values = (0..<count).map { Float($0) * 0.3 - 2 }

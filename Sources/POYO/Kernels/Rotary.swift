@@ -28,16 +28,32 @@ struct RotaryFrequencies {
         cos cosines: UnsafeMutablePointer<Float>, sin sines: UnsafeMutablePointer<Float>
     ) {
         let pairs = rotatedPairs
+        let vectorPairs = pairs & ~7
         omega.withUnsafeBufferPointer { omega in
+            let frequencies = UnsafeRawPointer(omega.baseAddress!)
             for i in 0..<count {
                 let t = times[i]
                 let row = i &* 2 &* pairs
-                for p in 0..<pairs {
+                var p = 0
+                while p < vectorPairs {
+                    let angle = frequencies.loadUnaligned(fromByteOffset: p &* 8, as: SIMD8<Double>.self) * t
+                    let (c, s) = sincos(angle)
+                    let offset = (row &+ 2 &* p) &* 4
+                    let cosineOut = UnsafeMutableRawPointer(cosines), sineOut = UnsafeMutableRawPointer(sines)
+                    cosineOut.storeBytes(of: SIMD8(c[0], c[0], c[1], c[1], c[2], c[2], c[3], c[3]), toByteOffset: offset, as: SIMD8<Float>.self)
+                    cosineOut.storeBytes(of: SIMD8(c[4], c[4], c[5], c[5], c[6], c[6], c[7], c[7]), toByteOffset: offset &+ 32, as: SIMD8<Float>.self)
+                    sineOut.storeBytes(of: SIMD8(-s[0], s[0], -s[1], s[1], -s[2], s[2], -s[3], s[3]), toByteOffset: offset, as: SIMD8<Float>.self)
+                    sineOut.storeBytes(of: SIMD8(-s[4], s[4], -s[5], s[5], -s[6], s[6], -s[7], s[7]), toByteOffset: offset &+ 32, as: SIMD8<Float>.self)
+                    p &+= 8
+                }
+                while p < pairs {
                     let (c, s) = sincos(t * omega[p])
-                    cosines[row &+ 2 &* p] = c
-                    cosines[row &+ 2 &* p &+ 1] = c
-                    sines[row &+ 2 &* p] = -s
-                    sines[row &+ 2 &* p &+ 1] = s
+                    let column = row &+ 2 &* p
+                    cosines[column] = c
+                    cosines[column &+ 1] = c
+                    sines[column] = -s
+                    sines[column &+ 1] = s
+                    p &+= 1
                 }
             }
         }
@@ -105,4 +121,36 @@ func sincos(_ angle: Double) -> (Float, Float) {
     case 2: return (-cosine, -sine)
     default: return (sine, -cosine)
     }
+}
+
+/// `sincos` on eight angles at once, branch-free: the quadrant picks and signs lanes by masks.
+@inline(__always)
+func sincos(_ angle: SIMD8<Double>) -> (SIMD8<Float>, SIMD8<Float>) {
+    // Adding 1.5 * 2^52 rounds to an integer and leaves it in the low mantissa bits.
+    let magic: Double = 6_755_399_441_055_744
+    let shifted = angle * (2 / Double.pi) + magic
+    let quadrant = shifted - magic
+    let reducedDouble = angle.addingProduct(quadrant, -1.5707963109016418).addingProduct(quadrant, -1.5893254773528196e-08)
+    let reduced = SIMD8<Float>(reducedDouble)
+    let r2 = reduced * reduced
+    var sine = SIMD8<Float>(repeating: 1.0 / 362_880)
+    sine = SIMD8(repeating: -1.0 / 5040).addingProduct(sine, r2)
+    sine = SIMD8(repeating: 1.0 / 120).addingProduct(sine, r2)
+    sine = SIMD8(repeating: -1.0 / 6).addingProduct(sine, r2)
+    sine = SIMD8(repeating: 1).addingProduct(sine, r2) * reduced
+    var cosine = SIMD8<Float>(repeating: -1.0 / 3_628_800)
+    cosine = SIMD8(repeating: 1.0 / 40320).addingProduct(cosine, r2)
+    cosine = SIMD8(repeating: -1.0 / 720).addingProduct(cosine, r2)
+    cosine = SIMD8(repeating: 1.0 / 24).addingProduct(cosine, r2)
+    cosine = SIMD8(repeating: -0.5).addingProduct(cosine, r2)
+    cosine = SIMD8(repeating: 1).addingProduct(cosine, r2)
+    // Quadrant selection with integer bit operations (mask-based `replacing` is not vectorized).
+    let bits = SIMD8<Int32>(truncatingIfNeeded: unsafeBitCast(shifted, to: SIMD8<Int64>.self))
+    let swap = 0 &- (bits & 1)  // all ones in odd quadrants: cos and sin trade places
+    let cosineBits = unsafeBitCast(cosine, to: SIMD8<Int32>.self), sineBits = unsafeBitCast(sine, to: SIMD8<Int32>.self)
+    let c = (cosineBits & ~swap) | (sineBits & swap)
+    let s = (sineBits & ~swap) | (cosineBits & swap)
+    let cosineSign = ((bits &+ 1) & 2) &<< 30  // quadrants 1 and 2
+    let sineSign = (bits & 2) &<< 30  // quadrants 2 and 3
+    return (unsafeBitCast(c ^ cosineSign, to: SIMD8<Float>.self), unsafeBitCast(s ^ sineSign, to: SIMD8<Float>.self))
 }
