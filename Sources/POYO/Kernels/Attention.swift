@@ -25,37 +25,63 @@ func attentionForward(
     }
 }
 
-/// The encoder's attention, with its queries' constant part computed once per latent.
+/// The encoder's attention, with its queries' constant part computed once per latent, over
+/// blocks of keys with a running softmax.
 ///
 /// Only the first `rotatedColumns` of each head carry a rotation; the rest of a latent's
 /// query is `to_q(LN(latent_emb))` unrotated, the same at every latent time step. So the
 /// scores split into a rotated part, one row per latent token, and an unrotated part, one row
 /// per latent *index* (`sharedQueries`, [groups, ldShared]), added per row via `rowGroup`.
 /// That is 44% fewer score FLOPs for poyo_1.3M (16 latent indices, 8 time steps), same result.
-/// `sharedScores` holds [groups, keys].
+///
+/// Keys are taken `keyBlock` at a time so that one block's scores ([queries, keyBlock]) stay in
+/// the L2 cache between the score product, the softmax and the value product; each row keeps
+/// its running maximum and sum, and earlier blocks are rescaled when the maximum grows.
+/// Scratch: `scores` [queries, keyBlock], `sharedScores` [groups, keyBlock], `sums` and
+/// `maxima` [queries].
 func splitAttentionForward(
     _ out: UnsafeMutablePointer<Float>, ldo: Int,
     q: UnsafePointer<Float>, ldq: Int,
     sharedQueries: UnsafePointer<Float>, ldShared: Int, groups: Int, rowGroup: UnsafePointer<Int>,
     k: UnsafePointer<Float>, ldk: Int,
     v: UnsafePointer<Float>, ldv: Int,
-    queries: Int, keys: Int, heads: Int, dimHead: Int, rotatedColumns: Int,
-    scores: UnsafeMutablePointer<Float>, sharedScores: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>
+    queries: Int, keys: Int, heads: Int, dimHead: Int, rotatedColumns: Int, keyBlock: Int,
+    scores: UnsafeMutablePointer<Float>, sharedScores: UnsafeMutablePointer<Float>,
+    sums: UnsafeMutablePointer<Float>, maxima: UnsafeMutablePointer<Float>
 ) {
     let scaleFactor = 1 / Float(dimHead).squareRoot()
     let unrotated = dimHead &- rotatedColumns
     for h in 0..<heads {
         let column = h &* dimHead
-        matmulTransposed(scores, ldc: keys, q + column, lda: ldq, k + column, ldb: ldk, m: queries, n: keys, k: rotatedColumns, alpha: scaleFactor)
-        matmulTransposed(
-            sharedScores, ldc: keys, sharedQueries + (column &+ rotatedColumns), lda: ldShared,
-            k + (column &+ rotatedColumns), ldb: ldk, m: groups, n: keys, k: unrotated, alpha: scaleFactor)
         for r in 0..<queries {
-            let row = scores + r &* keys
-            add(sharedScores + rowGroup[r] &* keys, into: row, count: keys)
-            sums[r] = exponentiate(row, count: keys, shift: maximum(row, count: keys))
+            sums[r] = 0
+            maxima[r] = -.infinity
         }
-        matmul(out + column, ldc: ldo, scores, lda: keys, v + column, ldb: ldv, m: queries, n: dimHead, k: keys)
+        var start = 0
+        while start < keys {
+            let count = min(keyBlock, keys &- start)
+            let blockKeys = k + start &* ldk
+            matmulTransposed(scores, ldc: count, q + column, lda: ldq, blockKeys + column, ldb: ldk, m: queries, n: count, k: rotatedColumns, alpha: scaleFactor)
+            matmulTransposed(
+                sharedScores, ldc: count, sharedQueries + (column &+ rotatedColumns), lda: ldShared,
+                blockKeys + (column &+ rotatedColumns), ldb: ldk, m: groups, n: count, k: unrotated, alpha: scaleFactor)
+            for r in 0..<queries {
+                let row = scores + r &* count
+                add(sharedScores + rowGroup[r] &* count, into: row, count: count)
+                let blockMaximum = maximum(row, count: count)
+                if blockMaximum > maxima[r] {
+                    if start > 0 {
+                        let factor = vectorExp(SIMD8(repeating: maxima[r] - blockMaximum))[0]
+                        sums[r] *= factor
+                        scale(out + (r &* ldo &+ column), count: dimHead, by: factor)
+                    }
+                    maxima[r] = blockMaximum
+                }
+                sums[r] += exponentiate(row, count: count, shift: maxima[r])
+            }
+            matmul(out + column, ldc: ldo, scores, lda: count, v + (start &* ldv &+ column), ldb: ldv, m: queries, n: dimHead, k: count, accumulate: start > 0)
+            start &+= count
+        }
         for r in 0..<queries {
             scale(out + (r &* ldo &+ column), count: dimHead, by: 1 / sums[r])
         }

@@ -33,15 +33,15 @@ func matmulTransposed(
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
 }
 
-/// c[m, n] = a[m, k] · b[k, n]: attention weights times values.
+/// c[m, n] = a[m, k] · b[k, n] (+ c when accumulating): attention weights times values.
 @inline(__always)
 func matmul(
     _ c: UnsafeMutablePointer<Float>, ldc: Int,
     _ a: UnsafePointer<Float>, lda: Int,
     _ b: UnsafePointer<Float>, ldb: Int,
-    m: Int, n: Int, k: Int
+    m: Int, n: Int, k: Int, accumulate: Bool = false
 ) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), accumulate ? 1 : 0, c, Int32(ldc))
 }
 
 /// Sets the number of threads OpenBLAS uses (1 keeps the model on one core).

@@ -44,6 +44,8 @@ extension POYOModel {
 
         let attended = s.attended.reserve(count * inner)
         let rotatedColumns = width
+        // A block of scores of ~256 KiB stays in L2 through softmax and the value product.
+        let keyBlock = max(64, min(tokens, (Self.scoreBlockBytes / 4 / max(count, 1)) & ~15))
         if rotatedColumns > 0 && rotatedColumns < h.dimHead {
             latentQueries.withUnsafeBufferPointer { table in
                 w.latentIndex.withUnsafeBufferPointer { groups in
@@ -52,8 +54,9 @@ extension POYOModel {
                         sharedQueries: table.baseAddress!, ldShared: inner, groups: h.numLatentsPerStep, rowGroup: groups.baseAddress!,
                         k: keys, ldk: inner, v: values, ldv: inner,
                         queries: count, keys: tokens, heads: h.crossHeads, dimHead: h.dimHead, rotatedColumns: rotatedColumns,
-                        scores: s.scores.reserve(count * tokens), sharedScores: s.sharedScores.reserve(h.numLatentsPerStep * tokens),
-                        sums: s.sums.reserve(count))
+                        keyBlock: keyBlock, scores: s.scores.reserve(count * keyBlock),
+                        sharedScores: s.sharedScores.reserve(h.numLatentsPerStep * keyBlock),
+                        sums: s.sums.reserve(count), maxima: s.maxima.reserve(count))
                 }
             }
         } else {

@@ -15,5 +15,6 @@ final class ForwardScratch {
     let decoderQueries = FloatBuffer()   // [Q, cross inner]
     let scores = FloatBuffer()           // [rows, keys] one head
     let sharedScores = FloatBuffer()     // [latent indices, keys], encoder unrotated score part
-    let sums = FloatBuffer()             // [rows]
+    let sums = FloatBuffer()
+    let maxima = FloatBuffer()           // [rows] running softmax maxima             // [rows]
 }
