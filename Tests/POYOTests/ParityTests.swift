@@ -49,3 +49,27 @@ import Testing
         #expect(scaledMaxError(b, a) <= Self.tolerance)
     }
 }
+
+/// The start/end-token state cached from one window is reused only by windows with the same
+/// start/end tokens and latents, and gives what a cold computation gives.
+@Suite struct StartEndCacheTests {
+    @Test func warmAndColdWindowsAgree() throws {
+        let path = Fixtures.model("poyo_1p3m")
+        let window = try ModelWindow(file: SafeTensorsFile(path: Fixtures.inputs("poyo_1p3m")))
+        var fewerSpikes = window
+        fewerSpikes.inputUnitIndex.removeLast(500)
+        fewerSpikes.inputTimestamps.removeLast(500)
+        fewerSpikes.inputTokenType.removeLast(500)
+        var otherUnits = window
+        otherUnits.inputUnitIndex[0] = 220  // a unit of the other session: a different start/end frame
+        otherUnits.inputUnitIndex[1] = 220
+
+        let warm = try POYOModel(path: path)
+        _ = try warm.forward(window)  // fills the cache
+        for variant in [fewerSpikes, otherUnits, window] {
+            let cold = try POYOModel(path: path).forward(variant).readouts[0].values
+            let reused = try warm.forward(variant).readouts[0].values
+            #expect(scaledMaxError(reused, cold) < 1e-6)
+        }
+    }
+}

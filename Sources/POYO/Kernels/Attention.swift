@@ -36,9 +36,11 @@ func attentionForward(
 ///
 /// Keys are taken `keyBlock` at a time so that one block's scores ([queries, keyBlock]) stay in
 /// the L2 cache between the score product, the softmax and the value product; each row keeps
-/// its running maximum and sum, and earlier blocks are rescaled when the maximum grows.
-/// Scratch: `scores` [queries, keyBlock], `sharedScores` [groups, keyBlock], `sums` and
-/// `maxima` [queries].
+/// its running maximum and sum (`maxima`, `sums`: [heads, queries]) and earlier blocks are
+/// rescaled when the maximum grows. With `resume`, `out`, `maxima` and `sums` already hold the
+/// state of other keys (the cached start/end tokens) and these keys are added to it; without
+/// `normalize` the state is left unnormalized, to be resumed later.
+/// Scratch: `scores` [queries, keyBlock], `sharedScores` [groups, keyBlock].
 func splitAttentionForward(
     _ out: UnsafeMutablePointer<Float>, ldo: Int,
     q: UnsafePointer<Float>, ldq: Int,
@@ -47,15 +49,20 @@ func splitAttentionForward(
     v: UnsafePointer<Float>, ldv: Int,
     queries: Int, keys: Int, heads: Int, dimHead: Int, rotatedColumns: Int, keyBlock: Int,
     scores: UnsafeMutablePointer<Float>, sharedScores: UnsafeMutablePointer<Float>,
-    sums: UnsafeMutablePointer<Float>, maxima: UnsafeMutablePointer<Float>
+    sums: UnsafeMutablePointer<Float>, maxima: UnsafeMutablePointer<Float>,
+    resume: Bool = false, normalize: Bool = true
 ) {
     let scaleFactor = 1 / Float(dimHead).squareRoot()
     let unrotated = dimHead &- rotatedColumns
     for h in 0..<heads {
         let column = h &* dimHead
-        for r in 0..<queries {
-            sums[r] = 0
-            maxima[r] = -.infinity
+        let headSums = sums + h &* queries, headMaxima = maxima + h &* queries
+        if !resume {
+            for r in 0..<queries {
+                headSums[r] = 0
+                headMaxima[r] = -.infinity
+                (out + (r &* ldo &+ column)).update(repeating: 0, count: dimHead)
+            }
         }
         var start = 0
         while start < keys {
@@ -69,21 +76,23 @@ func splitAttentionForward(
                 let row = scores + r &* count
                 add(sharedScores + rowGroup[r] &* count, into: row, count: count)
                 let blockMaximum = maximum(row, count: count)
-                if blockMaximum > maxima[r] {
-                    if start > 0 {
-                        let factor = vectorExp(SIMD8(repeating: maxima[r] - blockMaximum))[0]
-                        sums[r] *= factor
+                if blockMaximum > headMaxima[r] {
+                    if headSums[r] > 0 {
+                        let factor = vectorExp(SIMD8(repeating: headMaxima[r] - blockMaximum))[0]
+                        headSums[r] *= factor
                         scale(out + (r &* ldo &+ column), count: dimHead, by: factor)
                     }
-                    maxima[r] = blockMaximum
+                    headMaxima[r] = blockMaximum
                 }
-                sums[r] += exponentiate(row, count: count, shift: maxima[r])
+                headSums[r] += exponentiate(row, count: count, shift: headMaxima[r])
             }
-            matmul(out + column, ldc: ldo, scores, lda: count, v + (start &* ldv &+ column), ldb: ldv, m: queries, n: dimHead, k: count, accumulate: start > 0)
+            matmul(out + column, ldc: ldo, scores, lda: count, v + (start &* ldv &+ column), ldb: ldv, m: queries, n: dimHead, k: count, accumulate: true)
             start &+= count
         }
-        for r in 0..<queries {
-            scale(out + (r &* ldo &+ column), count: dimHead, by: 1 / sums[r])
+        if normalize {
+            for r in 0..<queries {
+                scale(out + (r &* ldo &+ column), count: dimHead, by: 1 / headSums[r])
+            }
         }
     }
 }

@@ -8,10 +8,17 @@ extension POYOModel {
         let width = rotary.tableWidth
         let s = scratch
 
+        // The split attention resumes the cached start/end-token state; tokens it covers are skipped.
+        let rotatedColumns = width
+        let split = rotatedColumns > 0 && rotatedColumns < h.dimHead
+        let prefix = split ? StartEndCache.prefixLength(of: w) : 0
+        let cached = prefix > 0 && startEndCache.matches(w, prefix: prefix)
+        let first = cached ? prefix : 0
+
         // Inputs: K/V rows per (unit, type) from the table, rotated by the token's time as they
         // are gathered; masked tokens are left out.
         s.tokenTimes.removeAll(keepingCapacity: true)
-        for i in 0..<w.inputUnitIndex.count where w.inputMask?[i] ?? true {
+        for i in first..<w.inputUnitIndex.count where w.inputMask?[i] ?? true {
             s.tokenTimes.append(w.inputTimestamps[i])
         }
         let tokens = s.tokenTimes.count
@@ -20,7 +27,7 @@ extension POYOModel {
         let keys = s.keys.reserve(tokens * inner)
         let values = s.values.reserve(tokens * inner)
         var j = 0
-        for i in 0..<w.inputUnitIndex.count where w.inputMask?[i] ?? true {
+        for i in first..<w.inputUnitIndex.count where w.inputMask?[i] ?? true {
             let kv = unitKeyValues.rows(of: w.inputUnitIndex[i], weights: weights, dim: dim) + w.inputTokenType[i] * 2 * inner
             let c = tokenCos + j * width, sn = tokenSin + j * width
             rotary.rotate(keys + j * inner, ldx: inner, rows: 1, heads: h.crossHeads, dimHead: h.dimHead, cos: c, sin: sn, from: kv)
@@ -43,20 +50,37 @@ extension POYOModel {
         rotary.rotate(queries, ldx: inner, rows: count, heads: h.crossHeads, dimHead: h.dimHead, cos: latentCos, sin: latentSin)
 
         let attended = s.attended.reserve(count * inner)
-        let rotatedColumns = width
-        // A block of scores of ~256 KiB stays in L2 through softmax and the value product.
-        let keyBlock = max(64, min(tokens, (Self.scoreBlockBytes / 4 / max(count, 1)) & ~15))
-        if rotatedColumns > 0 && rotatedColumns < h.dimHead {
+        if split {
+            // A block of scores of ~256 KiB stays in L2 through softmax and the value product.
+            let keyBlock = max(64, min(max(tokens, 1), (Self.scoreBlockBytes / 4 / max(count, 1)) & ~15))
+            let scores = s.scores.reserve(count * keyBlock), sharedScores = s.sharedScores.reserve(h.numLatentsPerStep * keyBlock)
+            let sums = s.sums.reserve(h.crossHeads * count), maxima = s.maxima.reserve(h.crossHeads * count)
             latentQueries.withUnsafeBufferPointer { table in
                 w.latentIndex.withUnsafeBufferPointer { groups in
-                    splitAttentionForward(
-                        attended, ldo: inner, q: queries, ldq: inner,
-                        sharedQueries: table.baseAddress!, ldShared: inner, groups: h.numLatentsPerStep, rowGroup: groups.baseAddress!,
-                        k: keys, ldk: inner, v: values, ldv: inner,
-                        queries: count, keys: tokens, heads: h.crossHeads, dimHead: h.dimHead, rotatedColumns: rotatedColumns,
-                        keyBlock: keyBlock, scores: s.scores.reserve(count * keyBlock),
-                        sharedScores: s.sharedScores.reserve(h.numLatentsPerStep * keyBlock),
-                        sums: s.sums.reserve(count), maxima: s.maxima.reserve(count))
+                    func attend(_ out: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>, maxima: UnsafeMutablePointer<Float>, from key: Int, count keyCount: Int, resume: Bool, normalize: Bool) {
+                        splitAttentionForward(
+                            out, ldo: inner, q: queries, ldq: inner,
+                            sharedQueries: table.baseAddress!, ldShared: inner, groups: h.numLatentsPerStep, rowGroup: groups.baseAddress!,
+                            k: keys + key * inner, ldk: inner, v: values + key * inner, ldv: inner,
+                            queries: count, keys: keyCount, heads: h.crossHeads, dimHead: h.dimHead, rotatedColumns: rotatedColumns,
+                            keyBlock: keyBlock, scores: scores, sharedScores: sharedScores, sums: sums, maxima: maxima,
+                            resume: resume, normalize: normalize)
+                    }
+                    var resumeFrom = 0
+                    if prefix > 0 {
+                        let cache = startEndCache
+                        if !cached {
+                            attend(
+                                cache.out.reserve(count * inner), sums: cache.sums.reserve(h.crossHeads * count),
+                                maxima: cache.maxima.reserve(h.crossHeads * count), from: 0, count: prefix, resume: false, normalize: false)
+                            cache.record(w, prefix: prefix)
+                            resumeFrom = prefix
+                        }
+                        attended.update(from: cache.out.pointer, count: count * inner)
+                        sums.update(from: cache.sums.pointer, count: h.crossHeads * count)
+                        maxima.update(from: cache.maxima.pointer, count: h.crossHeads * count)
+                    }
+                    attend(attended, sums: sums, maxima: maxima, from: resumeFrom, count: tokens - resumeFrom, resume: prefix > 0, normalize: true)
                 }
             }
         } else {

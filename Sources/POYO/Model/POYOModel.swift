@@ -14,6 +14,7 @@ public final class POYOModel {
     let latentQueries: [Float]
     var unitKeyValues: UnitKeyValueTable
     let scratch = ForwardScratch()
+    let startEndCache = StartEndCache()
     /// Readout position of each registry id (POYO+ decoder index), -1 when none.
     let readoutOfDecoder: [Int]
 
