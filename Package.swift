@@ -5,16 +5,16 @@ import PackageDescription
 // without a target CPU, Swift SIMD falls back to per-lane calls (measured at
 // 0.6 GFLOP/s). haswell (AVX2 + FMA) is the baseline of every rig-class x86 CPU since 2015.
 #if arch(x86_64)
-let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-O", "-target-cpu", "haswell"])]
+let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-O", "-enforce-exclusivity=unchecked", "-target-cpu", "haswell"])]
 #else
-let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-O"])]
+let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-O", "-enforce-exclusivity=unchecked"])]
 #endif
 
 let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
 
 let package = Package(
     name: "poyo-rt",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "poyo", targets: ["poyo"]),
         .library(name: "POYO", targets: ["POYO"]),
@@ -30,6 +30,7 @@ let package = Package(
         .target(name: "POYO", dependencies: ["CBLAS"], swiftSettings: strict + kernelFlags),
         .target(name: "SpikeWire", swiftSettings: strict + kernelFlags),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: strict),
+        .target(name: "Decoder", dependencies: ["POYO", "SpikeWire", "ZeroMQ"], swiftSettings: strict + kernelFlags),
         .executableTarget(
             name: "poyo",
             dependencies: [
@@ -41,5 +42,6 @@ let package = Package(
         .testTarget(name: "POYOTests", dependencies: ["POYO"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "SpikeWireTests", dependencies: ["SpikeWire"], swiftSettings: strict),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strict),
+        .testTarget(name: "DecoderTests", dependencies: ["Decoder"], swiftSettings: strict),
     ]
 )

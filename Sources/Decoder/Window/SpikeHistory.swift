@@ -1,0 +1,76 @@
+/// The spikes the scheduler still needs, in time order: a deque of (time in source ticks,
+/// unit position in the session's unit list) that windows read by binary search.
+///
+/// Spikes usually arrive in time order and are appended; one that arrives out of order is
+/// inserted at its place (torch_brain's windows are time-sorted), which is cheap because late
+/// spikes are late by little. Storage grows by doubling and never shrinks, so a session that
+/// has seen its busiest second allocates nothing more.
+public struct SpikeHistory {
+    private var times: [Int64] = []
+    private var units: [Int32] = []
+    private var start = 0  // index of the oldest kept spike
+
+    public init(capacity: Int = 1 << 16) {
+        times.reserveCapacity(capacity)
+        units.reserveCapacity(capacity)
+    }
+
+    public var count: Int { times.count - start }
+    public var latestTime: Int64? { count > 0 ? times[times.count - 1] : nil }
+
+    /// Adds a spike; returns true when it was out of order (inserted before later spikes).
+    @discardableResult
+    public mutating func insert(time: Int64, unit: Int32) -> Bool {
+        if count == 0 || time >= times[times.count - 1] {
+            times.append(time)
+            units.append(unit)
+            return false
+        }
+        // After every spike at or before `time`: equal times keep their arrival order.
+        let index = firstIndex(after: time)
+        times.insert(time, at: index)
+        units.insert(unit, at: index)
+        return true
+    }
+
+    /// Forgets every spike earlier than `time`; returns how many.
+    @discardableResult
+    public mutating func evict(before time: Int64) -> Int {
+        let end = firstIndex(atOrAfter: time)
+        let evicted = end - start
+        start = end
+        // Compact once the dead prefix is large, keeping capacity.
+        if start > 4096 && start * 2 > times.count {
+            times.removeSubrange(0..<start)
+            units.removeSubrange(0..<start)
+            start = 0
+        }
+        return evicted
+    }
+
+    /// The spikes with `from <= time < to`, as index range into `time(at:)` / `unit(at:)`.
+    public func range(from: Int64, to: Int64) -> Range<Int> {
+        firstIndex(atOrAfter: from)..<firstIndex(atOrAfter: to)
+    }
+
+    public func time(at index: Int) -> Int64 { times[index] }
+    public func unit(at index: Int) -> Int32 { units[index] }
+
+    private func firstIndex(atOrAfter time: Int64) -> Int {
+        var low = start, high = times.count
+        while low < high {
+            let mid = (low + high) / 2
+            if times[mid] < time { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    private func firstIndex(after time: Int64) -> Int {
+        var low = start, high = times.count
+        while low < high {
+            let mid = (low + high) / 2
+            if times[mid] <= time { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+}
