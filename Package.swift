@@ -23,6 +23,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
@@ -30,7 +33,16 @@ let package = Package(
         .target(name: "POYO", dependencies: ["CBLAS"], swiftSettings: strict + kernelFlags),
         .target(name: "SpikeWire", swiftSettings: strict + kernelFlags),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: strict),
-        .target(name: "Decoder", dependencies: ["POYO", "SpikeWire", "ZeroMQ"], swiftSettings: strict + kernelFlags),
+        .target(
+            name: "Decoder",
+            dependencies: [
+                "POYO", "SpikeWire", "ZeroMQ",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: strict + kernelFlags
+        ),
         .executableTarget(
             name: "poyo",
             dependencies: [
