@@ -1,0 +1,117 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Synchronization
+
+/// Appends capture records to a file without blocking the threads that produce them: records
+/// are encoded into a shared buffer under a lock, and a writer thread hands the buffer to
+/// write(2) every `flushInterval`. Each record carries its length and CRC, so after a kill -9
+/// the file reads back up to its last complete record (`CaptureReader`).
+public final class CaptureLog: @unchecked Sendable {
+    public let path: String
+    private let fd: Int32
+    private let pending = Mutex<[UInt8]>([])
+    private let stopping = Atomic<Bool>(false)
+    private let writtenBytes = Atomic<UInt64>(0)
+    private let failures = Atomic<UInt64>(0)
+    private var writer: Thread?
+    private let flushInterval: Duration
+
+    public init(path: String, flushInterval: Duration = .milliseconds(20)) throws(ConfigurationError) {
+        self.path = path
+        self.flushInterval = flushInterval
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw ConfigurationError("capture log \(path): cannot open: \(String(cString: strerror(errno)))")
+        }
+        var info = stat()
+        if fstat(fd, &info) == 0, info.st_size == 0 {
+            pending.withLock { $0.append(contentsOf: CaptureCodec.fileMagic) }
+        }
+        let thread = Thread { [unowned self] in self.runWriter() }
+        thread.name = "poyo-capture"
+        writer = thread
+        thread.start()
+    }
+
+    deinit { Glibc.close(fd) }
+
+    /// Bytes handed to the file so far, and write failures (counted, never fatal).
+    public var bytesWritten: UInt64 { writtenBytes.load(ordering: .relaxed) }
+    public var writeFailures: UInt64 { failures.load(ordering: .relaxed) }
+
+    public func append(_ record: CaptureRecord) {
+        let bytes = CaptureCodec.encode(record)
+        pending.withLock { $0.append(contentsOf: bytes) }
+    }
+
+    /// Writes what is pending, fsyncs, and stops the writer thread (graceful stop).
+    public func close() {
+        guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        while writer?.isFinished == false { usleep(1000) }
+        flush()
+        fsync(fd)
+    }
+
+    private func runWriter() {
+        while !stopping.load(ordering: .acquiring) {
+            flush()
+            Thread.sleep(forTimeInterval: Double(flushInterval.components.attoseconds) / 1e18 + Double(flushInterval.components.seconds))
+        }
+    }
+
+    private func flush() {
+        let bytes = pending.withLock { pending -> [UInt8] in
+            let taken = pending
+            pending.removeAll(keepingCapacity: true)
+            return taken
+        }
+        guard !bytes.isEmpty else { return }
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failures.add(1, ordering: .relaxed)
+                    return
+                }
+                offset += n
+            }
+            writtenBytes.add(UInt64(buffer.count), ordering: .relaxed)
+        }
+    }
+}
+
+/// Reads a capture log: every complete record in order, and whether the file ended with an
+/// incomplete or damaged record (what a kill -9 mid-write leaves).
+public struct CaptureReader {
+    public let records: [CaptureRecord]
+    /// Bytes after the last complete record (0 for a cleanly closed log).
+    public let trailingBytes: Int
+
+    public init(path: String) throws(ConfigurationError) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError("capture log \(path): cannot read")
+        }
+        let bytes = [UInt8](data)
+        guard bytes.starts(with: CaptureCodec.fileMagic) else {
+            throw ConfigurationError("capture log \(path): not a poyo-rt capture log (no PYRTCAP1 magic)")
+        }
+        var records: [CaptureRecord] = []
+        var offset = CaptureCodec.fileMagic.count
+        while bytes.count - offset >= CaptureCodec.recordHeaderSize {
+            var header = ByteReader(bytes: bytes[offset..<(offset + CaptureCodec.recordHeaderSize)])
+            let length = Int(header.u32()!), crc = header.u32()!
+            let bodyStart = offset + CaptureCodec.recordHeaderSize
+            guard length <= CaptureCodec.maxBodySize, bytes.count - bodyStart >= length else { break }
+            let body = bytes[bodyStart..<(bodyStart + length)]
+            guard body.withUnsafeBytes({ CRC32.checksum($0) }) == crc, let record = CaptureCodec.decodeBody(body) else { break }
+            records.append(record)
+            offset = bodyStart + length
+        }
+        self.records = records
+        trailingBytes = bytes.count - offset
+    }
+}

@@ -1,0 +1,67 @@
+import Decoder
+import Foundation
+import Testing
+
+@Suite struct CaptureLogTests {
+    let records: [CaptureRecord] = [
+        .session(configuration: "model: m.safetensors\nsession: s\n", model: ModelIdentity(path: "m.safetensors", size: 123, crc32: 0xDEAD_BEEF), monotonicNS: 1),
+        .received(frames: [Array("spikes".utf8), [1, 2, 3], []], monotonicNS: 2),
+        .published(frames: [Array("output/cursor_velocity_2d".utf8), Array(repeating: 7, count: 1000)], monotonicNS: 3),
+    ]
+
+    private func written(_ name: String) throws -> String {
+        let path = Fixtures.temporaryPath(name)
+        try? FileManager.default.removeItem(atPath: path)
+        let log = try CaptureLog(path: path, flushInterval: .milliseconds(1))
+        for record in records { log.append(record) }
+        log.close()
+        return path
+    }
+
+    @Test func recordsReadBackInOrder() throws {
+        let reader = try CaptureReader(path: try written("roundtrip.cap"))
+        #expect(reader.records == records)
+        #expect(reader.trailingBytes == 0)
+    }
+
+    @Test func appendingToAnExistingLogKeepsOneMagic() throws {
+        let path = try written("append.cap")
+        let again = try CaptureLog(path: path)
+        again.append(records[1])
+        again.close()
+        #expect(try CaptureReader(path: path).records == records + [records[1]])
+    }
+
+    /// A log cut anywhere (a kill -9 during a write) reads back up to its last complete record.
+    @Test func aTruncatedLogReadsUpToTheLastCompleteRecord() throws {
+        let path = try written("cut.cap")
+        let full = try Data(contentsOf: URL(fileURLWithPath: path))
+        var complete: [Int] = []
+        for cut in stride(from: 8, through: full.count, by: 1) {
+            let truncated = Fixtures.temporaryPath("cut-part.cap")
+            try full.prefix(cut).write(to: URL(fileURLWithPath: truncated))
+            let reader = try CaptureReader(path: truncated)
+            #expect(reader.records == Array(records.prefix(reader.records.count)))
+            complete.append(reader.records.count)
+            if cut == full.count { #expect(reader.trailingBytes == 0) }
+        }
+        #expect(complete.first == 0 && complete.last == records.count)
+        #expect(complete == complete.sorted())
+    }
+
+    @Test func aDamagedRecordEndsTheReadableLog() throws {
+        let path = try written("damaged.cap")
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[bytes.count - 10] ^= 0xFF  // inside the last record
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let reader = try CaptureReader(path: path)
+        #expect(reader.records == Array(records.prefix(2)))
+        #expect(reader.trailingBytes > 0)
+    }
+
+    @Test func aForeignFileIsRefused() throws {
+        let path = Fixtures.temporaryPath("foreign.cap")
+        try Data("hello world".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(throws: ConfigurationError.self) { try CaptureReader(path: path) }
+    }
+}
