@@ -1,0 +1,46 @@
+/// Any poyo-rt message, decoded into owned arrays: for tools, tests and the fuzzer, not the hot path.
+public enum WireMessage: Equatable, Sendable {
+    case rig(RigHeader, events: [SpikeEvent])
+    case output(OutputMessage)
+    case status(StatusMessage)
+
+    /// The type a message says it is, after checking its preamble (not the rest).
+    public static func type(of frames: UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(WireRejection) -> MessageType {
+        guard frames.count >= 2 else { throw .frameCount }
+        return try readPreamble(frames[1]).0
+    }
+
+    /// Decodes and validates a message of any type.
+    public init(frames: UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(WireRejection) {
+        switch try Self.type(of: frames) {
+        case .spikeBatch, .watermark:
+            var events = [SpikeEvent](repeating: SpikeEvent(time: 0, unit: 0), count: WireFormat.maxEventsPerBatch)
+            let header = try events.withUnsafeMutableBufferPointer { buffer throws(WireRejection) in
+                try RigMessageDecoder.decode(frames: frames, into: buffer)
+            }
+            self = .rig(header, events: Array(events.prefix(Int(header.eventCount))))
+        case .output:
+            self = .output(try OutputMessage(frames: frames))
+        case .status:
+            self = .status(try StatusMessage(frames: frames))
+        }
+    }
+
+    /// The frames of this message.
+    public var frames: [[UInt8]] {
+        switch self {
+        case .rig(let header, let events):
+            if header.type == .watermark {
+                SpikeBatchEncoder.watermark(
+                    sourceID: header.sourceID, sequence: header.sequence, tickRate: header.tickRate,
+                    watermark: header.watermark ?? 0)
+            } else {
+                SpikeBatchEncoder.spikeBatch(
+                    sourceID: header.sourceID, sequence: header.sequence, tickRate: header.tickRate,
+                    events: events, watermark: header.watermark)
+            }
+        case .output(let output): output.frames
+        case .status(let status): status.frames
+        }
+    }
+}
