@@ -14,7 +14,10 @@ public enum WireMessage: Equatable, Sendable {
     public init(frames: UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(WireRejection) {
         switch try Self.type(of: frames) {
         case .spikeBatch, .watermark:
-            var events = [SpikeEvent](repeating: SpikeEvent(time: 0, unit: 0), count: WireFormat.maxEventsPerBatch)
+            // Room for what the payload can hold: a header that claims more is rejected before
+            // the buffer is looked at.
+            let capacity = frames.count > 2 ? min(frames[2].count / WireFormat.bytesPerEvent, WireFormat.maxEventsPerBatch) : 0
+            var events = [SpikeEvent](repeating: SpikeEvent(time: 0, unit: 0), count: capacity)
             let header = try events.withUnsafeMutableBufferPointer { buffer throws(WireRejection) in
                 try RigMessageDecoder.decode(frames: frames, into: buffer)
             }
