@@ -8,6 +8,7 @@ struct Poyo: ParsableCommand {
         subcommands: [
             // model (issue 2)
             // wire protocol (issue 3)
+            WireBenchCommand.self, WireListenCommand.self, WirePublishCommand.self,
         ]
     )
 }
