@@ -40,6 +40,6 @@ let package = Package(
         ),
         .testTarget(name: "POYOTests", dependencies: ["POYO"], resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "SpikeWireTests", dependencies: ["SpikeWire"], swiftSettings: strict),
-        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strict),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "SpikeWire"], swiftSettings: strict),
     ]
 )
