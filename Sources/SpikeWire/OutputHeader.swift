@@ -93,10 +93,10 @@ public struct OutputHeader: Equatable, Sendable {
         else { throw .payloadSize }
         guard decoded.tickRate > 0 else { throw .badTickRate }
         guard decoded.windowStart >= 0, decoded.windowEnd >= 0 else { throw .negativeTime }
-        guard decoded.windowStart <= decoded.windowEnd else { throw .unsortedTimes }
         for index in 0..<Int(decoded.outputCount) where frames[2].loadLE(index * 8, as: Int64.self) < 0 {
             throw .negativeTime
         }
+        guard decoded.windowStart <= decoded.windowEnd else { throw .unsortedTimes }
         return (decoded, readout)
     }
 }

@@ -91,9 +91,8 @@ public struct StatusHeader: Equatable, Sendable {
         header.latencyMax = bytes.loadLE(112, as: UInt64.self)
         header.rejectionCount = bytes.loadLE(120, as: UInt32.self)
         guard header.rejectionCount <= WireFormat.maxRejectionCounters else { throw .tooMany }
-        guard frames[2].count <= WireFormat.maxModelNameSize else { throw .badString }
         guard frames[3].count == Int(header.rejectionCount) * 8 else { throw .payloadSize }
-        guard validUTF8(frames[2]) else { throw .badString }
+        guard frames[2].count <= WireFormat.maxModelNameSize, validUTF8(frames[2]) else { throw .badString }
         return header
     }
 }

@@ -329,11 +329,11 @@ def _decode_output(frames: Sequence[bytes]) -> Output:
         raise WireError(Rejection.BAD_TICK_RATE)
     if start < 0 or end < 0:
         raise WireError(Rejection.NEGATIVE_TIME, f"window {start}..{end}")
-    if start > end:
-        raise WireError(Rejection.UNSORTED_TIMES, f"window {start}..{end}")
     timestamps = np.frombuffer(frames[2], dtype="<i8").copy()
     if q and timestamps.min() < 0:
         raise WireError(Rejection.NEGATIVE_TIME, "output timestamp")
+    if start > end:
+        raise WireError(Rejection.UNSORTED_TIMES, f"window {start}..{end}")
     values = np.frombuffer(frames[3], dtype="<f4").reshape(q, d).copy()
     raw = np.frombuffer(frames[4], dtype="<f4").reshape(q, d).copy() if has_raw else None
     return Output(readout, tick_sequence, tick_rate, start, end, StageTimestamps(*stages), timestamps, values, raw)
@@ -351,10 +351,10 @@ def _decode_status(frames: Sequence[bytes]) -> Status:
         raise WireError(Rejection.BAD_FLAGS)
     if rejection_count > MAX_REJECTION_COUNTERS:
         raise WireError(Rejection.TOO_MANY, f"{rejection_count} rejection counters")
-    if len(frames[2]) > MAX_MODEL_NAME_SIZE:
-        raise WireError(Rejection.BAD_STRING, "model description too long")
     if len(frames[3]) != rejection_count * 8:
         raise WireError(Rejection.PAYLOAD_SIZE, f"{rejection_count} counters in {len(frames[3])} bytes")
+    if len(frames[2]) > MAX_MODEL_NAME_SIZE:
+        raise WireError(Rejection.BAD_STRING, "model description too long")
     try:
         model = bytes(frames[2]).decode("utf-8")
     except UnicodeDecodeError:
