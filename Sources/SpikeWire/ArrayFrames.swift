@@ -3,7 +3,7 @@
 extension Array where Element: BitwiseCopyable {
     /// The elements' bytes, as they are in memory (little-endian).
     var littleEndianBytes: [UInt8] {
-        withUnsafeBytes { Array<UInt8>($0) }
+        withUnsafeBytes { [UInt8]($0) }
     }
 }
 
@@ -12,7 +12,8 @@ extension UnsafeRawBufferPointer {
     func littleEndianArray<T: BitwiseCopyable>(of type: T.Type) -> [T] {
         let count = self.count / MemoryLayout<T>.size
         return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-            UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: self[0..<(count * MemoryLayout<T>.size)]))
+            UnsafeMutableRawBufferPointer(buffer).copyMemory(
+                from: UnsafeRawBufferPointer(rebasing: self[0..<(count * MemoryLayout<T>.size)]))
             initialized = count
         }
     }

@@ -22,7 +22,9 @@ public final class MultipartFrames {
     public let count: Int
 
     /// Calls `body` with the frames.
-    public func withFrames<R, E: Error>(_ body: (UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(E) -> R) throws(E) -> R {
+    public func withFrames<R, E: Error>(_ body: (UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(E) -> R) throws(E)
+        -> R
+    {
         try body(UnsafeBufferPointer(rebasing: views[0..<count]))
     }
 

@@ -61,7 +61,9 @@ public struct OutputHeader: Equatable, Sendable {
     /// Validates the frames of an output message and returns its header and readout name range
     /// in the topic frame. Times must be >= 0 and `windowStart <= windowEnd`; values may be any
     /// float (a NaN from the model is the subscriber's to see, not the transport's to hide).
-    public static func decode(frames: UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(WireRejection) -> (OutputHeader, readout: Range<Int>) {
+    public static func decode(frames: UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(WireRejection) -> (
+        OutputHeader, readout: Range<Int>
+    ) {
         guard frames.count >= 2 else { throw .frameCount }
         let header = frames[1]
         let (type, flags) = try readPreamble(header)
@@ -85,7 +87,8 @@ public struct OutputHeader: Equatable, Sendable {
                 forwardDone: header.loadLE(64, as: UInt64.self),
                 published: header.loadLE(72, as: UInt64.self)),
             hasRawValues: hasRaw)
-        guard decoded.outputCount <= WireFormat.maxOutputCount, decoded.dimension <= WireFormat.maxOutputDimension else {
+        guard decoded.outputCount <= WireFormat.maxOutputCount, decoded.dimension <= WireFormat.maxOutputDimension
+        else {
             throw .tooMany
         }
         guard frames[2].count == Int(decoded.outputCount) * 8, frames[3].count == decoded.valuesFrameSize,

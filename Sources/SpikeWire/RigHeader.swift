@@ -23,7 +23,9 @@ public struct RigHeader: Equatable, Sendable {
     /// Every spike of the source at or before this tick has been sent; nil when not carried.
     public var watermark: Int64?
 
-    public init(type: MessageType, sourceID: UInt32, eventCount: UInt32, sequence: UInt64, tickRate: UInt64, watermark: Int64?) {
+    public init(
+        type: MessageType, sourceID: UInt32, eventCount: UInt32, sequence: UInt64, tickRate: UInt64, watermark: Int64?
+    ) {
         precondition(type == .spikeBatch || type == .watermark, "a rig header is a spike batch or a watermark")
         self.type = type
         self.sourceID = sourceID

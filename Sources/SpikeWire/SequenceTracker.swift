@@ -56,7 +56,8 @@ public struct SequenceTracker {
             state.lastSequence = header.sequence
         } else {
             restarted = sources[header.sourceID] != nil
-            state = SourceState(lastSequence: header.sequence, tickRate: header.tickRate, lastEventTime: -1, watermark: -1)
+            state = SourceState(
+                lastSequence: header.sequence, tickRate: header.tickRate, lastEventTime: -1, watermark: -1)
             sources[header.sourceID] = state
         }
         var late = 0

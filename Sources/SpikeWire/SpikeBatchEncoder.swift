@@ -4,7 +4,9 @@ public enum SpikeBatchEncoder {
     public static func payloadSize(count: Int) -> Int { count * WireFormat.bytesPerEvent }
 
     /// Writes the payload frame: every time (`i64`), then every unit (`u32`), little-endian.
-    public static func encodePayload(_ events: UnsafeBufferPointer<SpikeEvent>, into payload: UnsafeMutableRawBufferPointer) {
+    public static func encodePayload(
+        _ events: UnsafeBufferPointer<SpikeEvent>, into payload: UnsafeMutableRawBufferPointer
+    ) {
         precondition(payload.count >= payloadSize(count: events.count), "payload buffer too small")
         let unitsOffset = events.count &* 8
         for (index, event) in events.enumerated() {

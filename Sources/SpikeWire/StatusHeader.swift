@@ -65,7 +65,8 @@ public struct StatusHeader: Equatable, Sendable {
     }
 
     /// Validates the frames of a status message and returns its header.
-    public static func decode(frames: UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(WireRejection) -> StatusHeader {
+    public static func decode(frames: UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(WireRejection) -> StatusHeader
+    {
         guard frames.count >= 2 else { throw .frameCount }
         let bytes = frames[1]
         let (type, flags) = try readPreamble(bytes)

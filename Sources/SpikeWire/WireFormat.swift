@@ -1,8 +1,8 @@
 // The constants of the poyo-rt wire protocol, version 1 (protocol/SPEC.md).
 
 #if _endian(big)
-// Array frames (event times, output values) are the host's memory, sent as is.
-#error("SpikeWire assumes a little-endian host: the wire format is little-endian.")
+    // Array frames (event times, output values) are the host's memory, sent as is.
+    #error("SpikeWire assumes a little-endian host: the wire format is little-endian.")
 #endif
 
 /// What every poyo-rt message starts with in its header frame: `"PYRT"`, a version, a type, flags.

@@ -5,7 +5,8 @@ public enum WireMessage: Equatable, Sendable {
     case status(StatusMessage)
 
     /// The type a message says it is, after checking its preamble (not the rest).
-    public static func type(of frames: UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(WireRejection) -> MessageType {
+    public static func type(of frames: UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(WireRejection) -> MessageType
+    {
         guard frames.count >= 2 else { throw .frameCount }
         return try readPreamble(frames[1]).0
     }
@@ -16,7 +17,8 @@ public enum WireMessage: Equatable, Sendable {
         case .spikeBatch, .watermark:
             // Room for what the payload can hold: a header that claims more is rejected before
             // the buffer is looked at.
-            let capacity = frames.count > 2 ? min(frames[2].count / WireFormat.bytesPerEvent, WireFormat.maxEventsPerBatch) : 0
+            let capacity =
+                frames.count > 2 ? min(frames[2].count / WireFormat.bytesPerEvent, WireFormat.maxEventsPerBatch) : 0
             var events = [SpikeEvent](repeating: SpikeEvent(time: 0, unit: 0), count: capacity)
             let header = try events.withUnsafeMutableBufferPointer { buffer throws(WireRejection) in
                 try RigMessageDecoder.decode(frames: frames, into: buffer)

@@ -45,7 +45,8 @@ func zmqCall(
         case EINTR: continue
         case EAGAIN: return nil
         case EFAULT, czmq_enotsock():
-            preconditionFailure("\(function): \(String(cString: zmq_strerror(code))): a closed or invalid socket or message")
+            preconditionFailure(
+                "\(function): \(String(cString: zmq_strerror(code))): a closed or invalid socket or message")
         default:
             throw ZMQError(code: code, function: "\(function)", file: file, line: line)
         }

@@ -9,7 +9,9 @@ extension ZMQSocket {
     ///
     /// The corresponding C function is `zmq_send`.
     @discardableResult
-    public func send(_ frame: UnsafeRawBufferPointer, more: Bool = false, dontWait: Bool = false) throws(ZMQError) -> Bool {
+    public func send(_ frame: UnsafeRawBufferPointer, more: Bool = false, dontWait: Bool = false) throws(ZMQError)
+        -> Bool
+    {
         let flags = (more ? ZMQ_SNDMORE : 0) | (dontWait ? ZMQ_DONTWAIT : 0)
         return try zmqCall("zmq_send") { Int32(zmq_send(handle, frame.baseAddress, frame.count, flags)) } != nil
     }

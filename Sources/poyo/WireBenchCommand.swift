@@ -39,9 +39,11 @@ struct WireBenchCommand: ParsableCommand {
 
     func run() throws {
         let decode = batchSizes.map { DecodeBenchmark.run(eventsPerBatch: $0, seconds: seconds) }
-        let loopback = messages > 0 ? try LoopbackBenchmark.Transport.allCases.map {
-            try LoopbackBenchmark.run(over: $0, messages: messages, eventsPerBatch: loopbackEvents)
-        } : []
+        let loopback =
+            messages > 0
+            ? try LoopbackBenchmark.Transport.allCases.map {
+                try LoopbackBenchmark.run(over: $0, messages: messages, eventsPerBatch: loopbackEvents)
+            } : []
         if json {
             let report = Report(
                 decode: decode, loopback: loopback, targetEventsPerSecond: Self.targetEventsPerSecond,
@@ -53,18 +55,25 @@ struct WireBenchCommand: ParsableCommand {
         }
         print("decode + validate spike batches (RigMessageDecoder into a caller-owned buffer, one core)")
         for result in decode {
-            print(String(
-                format: "  %6d events/batch: %8.1f M events/s  %10.0f batches/s  %6.1fx the 20 M/s target  %8.0fx a Neuropixels rig",
-                result.eventsPerBatch, result.eventsPerSecond / 1e6, result.batchesPerSecond,
-                result.eventsPerSecond / Self.targetEventsPerSecond, result.eventsPerSecond / Self.neuropixelsEventsPerSecond))
+            print(
+                String(
+                    format:
+                        "  %6d events/batch: %8.1f M events/s  %10.0f batches/s  %6.1fx the 20 M/s target  %8.0fx a Neuropixels rig",
+                    result.eventsPerBatch, result.eventsPerSecond / 1e6, result.batchesPerSecond,
+                    result.eventsPerSecond / Self.targetEventsPerSecond,
+                    result.eventsPerSecond / Self.neuropixelsEventsPerSecond))
         }
         if !loopback.isEmpty {
-            print("loopback PUB -> SUB, \(loopbackEvents)-event batches (encode, send, receive, decode; one thread, one message in flight)")
+            print(
+                "loopback PUB -> SUB, \(loopbackEvents)-event batches (encode, send, receive, decode; one thread, one message in flight)"
+            )
             for result in loopback {
-                print(String(
-                    format: "  %@: latency p50 %6.1f us  p90 %6.1f us  p99 %6.1f us  max %7.1f us;  bursts of %d: %9.0f messages/s",
-                    result.transport, result.p50Microseconds, result.p90Microseconds, result.p99Microseconds,
-                    result.maxMicroseconds, LoopbackBenchmark.burst, result.burstMessagesPerSecond))
+                print(
+                    String(
+                        format:
+                            "  %@: latency p50 %6.1f us  p90 %6.1f us  p99 %6.1f us  max %7.1f us;  bursts of %d: %9.0f messages/s",
+                        result.transport, result.p50Microseconds, result.p90Microseconds, result.p99Microseconds,
+                        result.maxMicroseconds, LoopbackBenchmark.burst, result.burstMessagesPerSecond))
             }
         }
     }

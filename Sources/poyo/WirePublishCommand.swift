@@ -38,7 +38,8 @@ struct WirePublishCommand: ParsableCommand {
         try endpoint.attach(socket)
         let heartbeats = try handshake(socket)
         for k in 0..<count {
-            try socket.send(frames: kind == .outputs ? Self.output(k).frames : Self.spikeBatch(k, sequence: heartbeats + UInt64(k)))
+            try socket.send(
+                frames: kind == .outputs ? Self.output(k).frames : Self.spikeBatch(k, sequence: heartbeats + UInt64(k)))
         }
         WireJSON.emit(["type": "done", "published": count])
     }
@@ -73,7 +74,8 @@ struct WirePublishCommand: ParsableCommand {
         let header = OutputHeader(
             outputCount: 2, dimension: 2, tickSequence: UInt64(k), tickRate: 30_000,
             windowStart: Int64(600 * k), windowEnd: end,
-            stages: StageTimestamps(received: now, windowBuilt: now, forwardDone: now, published: MonotonicClock.nanoseconds()),
+            stages: StageTimestamps(
+                received: now, windowBuilt: now, forwardDone: now, published: MonotonicClock.nanoseconds()),
             hasRawValues: k % 2 == 1)
         return OutputMessage(
             readout: "cursor_velocity_2d", header: header, timestamps: [end - 300, end], values: values,

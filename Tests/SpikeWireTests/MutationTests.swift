@@ -1,4 +1,5 @@
 import Testing
+
 @testable import SpikeWire
 
 /// Random and mutated frames never crash a decoder, and whatever is accepted survives a round trip.
@@ -22,21 +23,29 @@ import Testing
             let index = Int.random(in: 0..<frames.count, using: &rng)
             switch Int.random(in: 0..<6, using: &rng) {
             case 0 where !frames[index].isEmpty:
-                frames[index][Int.random(in: 0..<frames[index].count, using: &rng)] ^= 1 << UInt8.random(in: 0..<8, using: &rng)
+                frames[index][Int.random(in: 0..<frames[index].count, using: &rng)] ^=
+                    1 << UInt8.random(in: 0..<8, using: &rng)
             case 1:
                 frames[index].removeLast(Int.random(in: 0...frames[index].count, using: &rng))
             case 2:
-                frames[index] += (0..<Int.random(in: 1...16, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                frames[index] += (0..<Int.random(in: 1...16, using: &rng)).map { _ in
+                    UInt8.random(in: 0...255, using: &rng)
+                }
             case 3:
-                frames.insert((0..<Int.random(in: 0...48, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }, at: index)
+                frames.insert(
+                    (0..<Int.random(in: 0...48, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) },
+                    at: index)
             case 4 where frames.count > 1:
                 frames.remove(at: index)
             default:
                 // A header field set to an extreme value: counts, sizes and times near their limits.
                 if frames.count > 1, frames[1].count >= 16 {
                     let offset = Int.random(in: 8..<(frames[1].count - 7), using: &rng)
-                    let value: UInt64 = [0, 1, UInt64(Int64.max), UInt64(bitPattern: -1), 65_536, 65_537].randomElement(using: &rng)!
-                    withUnsafeBytes(of: value.littleEndian) { frames[1].replaceSubrange(offset..<(offset + 8), with: $0) }
+                    let value: UInt64 = [0, 1, UInt64(Int64.max), UInt64(bitPattern: -1), 65_536, 65_537].randomElement(
+                        using: &rng)!
+                    withUnsafeBytes(of: value.littleEndian) {
+                        frames[1].replaceSubrange(offset..<(offset + 8), with: $0)
+                    }
                 }
             }
         }

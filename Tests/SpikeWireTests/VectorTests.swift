@@ -1,4 +1,5 @@
 import Testing
+
 @testable import SpikeWire
 
 /// SpikeWire against protocol/vectors, the files the Python tests read too.
@@ -39,7 +40,8 @@ import Testing
         var events = [SpikeEvent](repeating: SpikeEvent(time: 0, unit: 0), count: 64)
         for step in scenario.steps {
             let message = MultipartFrames(step.frames.map { [UInt8](hex: $0) })
-            let result: Result<SequenceTracker.Admission, WireRejection> = events.withUnsafeMutableBufferPointer { buffer in
+            let result: Result<SequenceTracker.Admission, WireRejection> = events.withUnsafeMutableBufferPointer {
+                buffer in
                 message.withFrames { frames in
                     Result { () throws(WireRejection) in
                         let header = try RigMessageDecoder.decode(frames: frames, into: buffer)
@@ -51,8 +53,8 @@ import Testing
             switch result {
             case .success(let admission):
                 #expect(step.expect.rejection == nil)
-                #expect(admission.missedMessages == step.expect.missed_messages)
-                #expect(admission.lateEvents == step.expect.late_events)
+                #expect(admission.missedMessages == step.expect.missedMessages)
+                #expect(admission.lateEvents == step.expect.lateEvents)
                 #expect(admission.restarted == step.expect.restarted)
             case .failure(let reason):
                 #expect(reason.name == step.expect.rejection)

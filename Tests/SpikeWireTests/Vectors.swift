@@ -9,7 +9,9 @@ enum Vectors {
 
     static let manifest: Manifest = {
         let data = try! Data(contentsOf: directory.appendingPathComponent("manifest.json"))
-        return try! JSONDecoder().decode(Manifest.self, from: data)
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try! decoder.decode(Manifest.self, from: data)
     }()
 
     static var accepted: [Vector] { manifest.vectors.filter { $0.expect == "accept" } }
@@ -76,7 +78,7 @@ enum IntegerArray: Decodable {
 }
 
 struct ExpectedStages: Decodable {
-    var received: UInt64, window_built: UInt64, forward_done: UInt64, published: UInt64
+    var received: UInt64, windowBuilt: UInt64, forwardDone: UInt64, published: UInt64
 }
 
 /// The union of the fields of every message type, as the manifest writes them.
@@ -84,37 +86,37 @@ struct ExpectedMessage: Decodable {
     var type: String
     var topic: String?
     // rig messages
-    var source_id: UInt32?
+    var sourceId: UInt32?
     var sequence: UInt64?
-    var tick_rate: UInt64?
+    var tickRate: UInt64?
     var watermark: Int64?
     var times: IntegerArray?
     var units: IntegerArray?
     // output
     var readout: String?
-    var tick_sequence: UInt64?
-    var window_start: Int64?
-    var window_end: Int64?
+    var tickSequence: UInt64?
+    var windowStart: Int64?
+    var windowEnd: Int64?
     var stages: ExpectedStages?
     var timestamps: [Int64]?
     var dimension: UInt32?
     var values: [Float]?
-    var raw_values: [Float]?
+    var rawValues: [Float]?
     // status
-    var status_sequence: UInt64?
-    var monotonic_ns: UInt64?
+    var statusSequence: UInt64?
+    var monotonicNs: UInt64?
     var received: UInt64?
     var accepted: UInt64?
     var late: UInt64?
     var dropped: UInt64?
-    var ticks_run: UInt64?
-    var ticks_skipped: UInt64?
-    var missed_messages: UInt64?
-    var latency_samples: UInt64?
-    var latency_p50_ns: UInt64?
-    var latency_p90_ns: UInt64?
-    var latency_p99_ns: UInt64?
-    var latency_max_ns: UInt64?
+    var ticksRun: UInt64?
+    var ticksSkipped: UInt64?
+    var missedMessages: UInt64?
+    var latencySamples: UInt64?
+    var latencyP50Ns: UInt64?
+    var latencyP90Ns: UInt64?
+    var latencyP99Ns: UInt64?
+    var latencyMaxNs: UInt64?
     var model: String?
     var rejections: [UInt64]?
 }
@@ -123,8 +125,8 @@ struct Scenario: Decodable, CustomStringConvertible {
     struct Step: Decodable {
         struct Expect: Decodable {
             var rejection: String?
-            var missed_messages: UInt64?
-            var late_events: Int?
+            var missedMessages: UInt64?
+            var lateEvents: Int?
             var restarted: Bool?
         }
         var frames: [String]

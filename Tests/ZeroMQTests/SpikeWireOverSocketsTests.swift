@@ -11,9 +11,12 @@ import ZeroMQ
         let pair = try connectedPair(context, over: transport)
         try pair.subscriber.setReceiveTimeout(.seconds(5))
         let events = (0..<1000).map { SpikeEvent(time: Int64($0 / 3), unit: UInt32($0 % 384)) }
-        try pair.publisher.send(frames: SpikeBatchEncoder.spikeBatch(sourceID: 2, sequence: 1, tickRate: 30_000, events: events, watermark: 400))
+        try pair.publisher.send(
+            frames: SpikeBatchEncoder.spikeBatch(
+                sourceID: 2, sequence: 1, tickRate: 30_000, events: events, watermark: 400))
         try pair.publisher.send(frames: [Array("spikes".utf8), [0x50, 0x59, 0x52, 0x54, 2, 1, 0, 0]])
-        try pair.publisher.send(frames: SpikeBatchEncoder.watermark(sourceID: 2, sequence: 3, tickRate: 30_000, watermark: 900))
+        try pair.publisher.send(
+            frames: SpikeBatchEncoder.watermark(sourceID: 2, sequence: 3, tickRate: 30_000, watermark: 900))
 
         let buffer = UnsafeMutableBufferPointer<SpikeEvent>.allocate(capacity: WireFormat.maxEventsPerBatch)
         defer { buffer.deallocate() }
@@ -26,7 +29,9 @@ import ZeroMQ
             if message.frames.count == 1, Array(message.frames[0]) == hello { continue }
             let result = Result { () throws(WireRejection) in
                 let header = try RigMessageDecoder.decode(frames: message.frames, into: buffer)
-                admissions.append(try tracker.admit(header, events: UnsafeBufferPointer(rebasing: buffer[0..<Int(header.eventCount)])))
+                admissions.append(
+                    try tracker.admit(header, events: UnsafeBufferPointer(rebasing: buffer[0..<Int(header.eventCount)]))
+                )
                 if header.type == .spikeBatch { #expect(Array(buffer[0..<events.count]) == events) }
                 return header
             }

@@ -1,5 +1,6 @@
 import CZeroMQ
 import Testing
+
 @testable import ZeroMQ
 
 @Suite struct ZMQSocketTests {

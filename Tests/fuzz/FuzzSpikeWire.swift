@@ -35,8 +35,11 @@ public func fuzzSpikeWire(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         switch (owned, ingest) {
         case (.success(.rig(let header, let decoded)), .success(let ingestHeader)):
             precondition(header == ingestHeader, "the two rig decoders disagree")
-            precondition(Array(events[0..<Int(header.eventCount)]) == decoded, "the two rig decoders disagree on events")
-            if let admission = try? tracker.admit(header, events: UnsafeBufferPointer(rebasing: events[0..<decoded.count])) {
+            precondition(
+                Array(events[0..<Int(header.eventCount)]) == decoded, "the two rig decoders disagree on events")
+            if let admission = try? tracker.admit(
+                header, events: UnsafeBufferPointer(rebasing: events[0..<decoded.count]))
+            {
                 precondition(admission.lateEvents <= decoded.count, "more late events than events")
             }
         case (.success(.rig), .failure), (.failure, .success):
@@ -53,7 +56,8 @@ public func fuzzSpikeWire(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                 Result { () throws(WireRejection) in try WireMessage(frames: frames) }
             }
             // Bytes, not ==: a NaN value is valid and never equal to itself.
-            precondition((try? again.get().frames) == decoded.frames, "an accepted message does not survive encode + decode")
+            precondition(
+                (try? again.get().frames) == decoded.frames, "an accepted message does not survive encode + decode")
         }
     }
     return 0
