@@ -64,11 +64,8 @@ public struct OutputHeader: Equatable, Sendable {
     public static func decode(frames: UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(WireRejection) -> (
         OutputHeader, readout: Range<Int>
     ) {
-        guard frames.count >= 2 else { throw .frameCount }
+        let (_, flags, readout) = try openMessage(frames) { $0 == .output }
         let header = frames[1]
-        let (type, flags) = try readPreamble(header)
-        guard type == .output else { throw .unexpectedType }
-        let readout = try Topic.validate(frames[0], for: .output)
         guard !readout.isEmpty else { throw .badTopic }
         guard flags & ~hasRawValuesFlag == 0 else { throw .badFlags }
         let hasRaw = flags & hasRawValuesFlag != 0

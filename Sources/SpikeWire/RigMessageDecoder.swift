@@ -15,11 +15,8 @@ public enum RigMessageDecoder {
         frames: UnsafeBufferPointer<UnsafeRawBufferPointer>,
         into events: UnsafeMutableBufferPointer<SpikeEvent>
     ) throws(WireRejection) -> RigHeader {
-        guard frames.count >= 2 else { throw .frameCount }
+        let (type, flags, _) = try openMessage(frames) { $0 == .spikeBatch || $0 == .watermark }
         let header = frames[1]
-        let (type, flags) = try readPreamble(header)
-        guard type == .spikeBatch || type == .watermark else { throw .unexpectedType }
-        _ = try Topic.validate(frames[0], for: type)
         guard frames.count == (type == .spikeBatch ? 3 : 2) else { throw .frameCount }
         guard header.count == RigHeader.size else { throw .headerSize }
         let allowedFlags: UInt16 = type == .spikeBatch ? RigHeader.hasWatermarkFlag : 0

@@ -67,11 +67,8 @@ public struct StatusHeader: Equatable, Sendable {
     /// Validates the frames of a status message and returns its header.
     public static func decode(frames: UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(WireRejection) -> StatusHeader
     {
-        guard frames.count >= 2 else { throw .frameCount }
+        let (_, flags, _) = try openMessage(frames) { $0 == .status }
         let bytes = frames[1]
-        let (type, flags) = try readPreamble(bytes)
-        guard type == .status else { throw .unexpectedType }
-        _ = try Topic.validate(frames[0], for: .status)
         guard frames.count == 4 else { throw .frameCount }
         guard bytes.count == size else { throw .headerSize }
         guard flags == 0, bytes.loadLE(124, as: UInt32.self) == 0 else { throw .badFlags }

@@ -29,7 +29,22 @@ from .wire import (DAEMON_TYPES, Message, Output, SpikeBatch, Status, Watermark,
                    encode)
 
 
-class SpikePublisher:
+class _SocketOwner:
+    """Closes its socket (LINGER 0: unsent messages are dropped) on ``close()`` or leaving ``with``."""
+
+    socket: zmq.Socket
+
+    def close(self) -> None:
+        self.socket.close(linger=0)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class SpikePublisher(_SocketOwner):
     """Publishes one source's spike batches and watermarks on a PUB socket.
 
     Keeps the source's sequence number (one counter over batches and watermarks, starting at 0:
@@ -85,17 +100,8 @@ class SpikePublisher:
             self.watermark(watermark)
             time.sleep(interval)
 
-    def close(self) -> None:
-        self.socket.close(linger=0)
 
-    def __enter__(self) -> "SpikePublisher":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-class OutputSubscriber:
+class OutputSubscriber(_SocketOwner):
     """Receives the daemon's outputs (all readouts, or those named) and status messages."""
 
     def __init__(self, endpoint: str, readouts: Optional[Iterable[str]] = None, status: bool = True, *,
@@ -140,15 +146,6 @@ class OutputSubscriber:
                     self.missed_ticks += message.tick_sequence - last - 1
                 self._last_tick[message.readout] = message.tick_sequence
             return message
-
-    def close(self) -> None:
-        self.socket.close(linger=0)
-
-    def __enter__(self) -> "OutputSubscriber":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 __all__ = ["SpikePublisher", "OutputSubscriber", "Output", "Status"]
