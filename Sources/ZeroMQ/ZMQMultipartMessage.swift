@@ -80,3 +80,7 @@ extension ZMQSocket {
         return message.frames.map { Array($0) }
     }
 }
+
+/// Its frames point into messages received on one socket's thread.
+@available(*, unavailable, message: "a ZMQMultipartMessage belongs to the thread of its socket")
+extension ZMQMultipartMessage: Sendable {}

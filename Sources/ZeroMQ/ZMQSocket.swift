@@ -112,3 +112,7 @@ public struct ZMQSocket: ~Copyable {
         return Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000)
     }
 }
+
+/// A socket must stay on the thread that made it (libzmq sockets are not thread-safe).
+@available(*, unavailable, message: "a ZMQSocket belongs to the thread that made it")
+extension ZMQSocket: Sendable {}
