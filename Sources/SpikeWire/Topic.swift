@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The first frame of every message: the type's prefix, optionally `/` and a suffix, so that a
 /// SUB socket can filter on it (`output/cursor_velocity_2d`, `spikes/rig-a`).
 public enum Topic {
@@ -8,14 +14,12 @@ public enum Topic {
     static func validate(_ topic: UnsafeRawBufferPointer, for type: MessageType) throws(WireRejection) -> Range<Int> {
         guard topic.count >= 1, topic.count <= WireFormat.maxTopicSize else { throw .badTopic }
         for byte in topic where byte < 0x21 || byte > 0x7E { throw .badTopic }
-        let prefix = type.topicPrefix.utf8
-        guard topic.count >= prefix.count else { throw .badTopic }
-        var index = 0
-        for byte in prefix {
-            guard topic[index] == byte else { throw .badTopic }
-            index += 1
-        }
-        if topic.count == prefix.count { return index..<index }
+        let prefix = type.topicPrefixBytes
+        let index = prefix.utf8CodeUnitCount
+        guard topic.count >= index,
+            memcmp(topic.baseAddress!, prefix.utf8Start, index) == 0
+        else { throw .badTopic }
+        if topic.count == index { return index..<index }
         guard topic[index] == UInt8(ascii: "/"), topic.count > index + 1 else { throw .badTopic }
         return (index + 1)..<topic.count
     }

@@ -41,7 +41,10 @@ public enum MessageType: UInt8, CaseIterable, Sendable {
     case status = 4
 
     /// The topic prefix of this type: the topic frame is the prefix, or the prefix, `/` and a suffix.
-    public var topicPrefix: String {
+    public var topicPrefix: String { topicPrefixBytes.description }
+
+    /// The prefix as static bytes: checking a topic touches no `String`.
+    var topicPrefixBytes: StaticString {
         switch self {
         case .spikeBatch: "spikes"
         case .watermark: "watermark"
