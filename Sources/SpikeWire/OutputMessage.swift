@@ -18,6 +18,9 @@ public struct OutputMessage: Equatable, Sendable {
         precondition(values.count == Int(header.outputCount) * Int(header.dimension), "values must be Q x D")
         precondition(rawValues.map { $0.count == values.count } ?? true, "raw values must be Q x D")
         precondition(header.hasRawValues == (rawValues != nil), "hasRawValues must say whether raw values are sent")
+        precondition(
+            Self.topic(readout: readout).withUnsafeBytes { (try? Topic.validate($0, for: .output))?.isEmpty == false },
+            "a readout name is 1 to 248 bytes of printable ASCII without spaces")
         self.readout = readout
         self.header = header
         self.timestamps = timestamps

@@ -8,6 +8,8 @@ public struct StatusMessage: Equatable, Sendable {
     public var rejections: [UInt64]
 
     public init(header: StatusHeader, model: String, rejections: [UInt64]) {
+        precondition(model.utf8.count <= WireFormat.maxModelNameSize, "model description longer than 4096 bytes")
+        precondition(rejections.count <= WireFormat.maxRejectionCounters, "more than 256 rejection counters")
         self.header = header
         self.header.rejectionCount = UInt32(rejections.count)
         self.model = model
