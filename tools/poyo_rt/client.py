@@ -25,7 +25,7 @@ from typing import Callable, Iterable, Optional, Sequence
 import numpy as np
 import zmq
 
-from .wire import (DAEMON_TYPES, Message, Output, SpikeBatch, Status, Watermark, WireError, decode,
+from .wire import (DAEMON_TYPES, RIG_TYPES, Message, Output, SpikeBatch, Status, Watermark, WireError, decode,
                    encode)
 
 
@@ -78,9 +78,12 @@ class SpikePublisher(_SocketOwner):
         """Sends a batch of events (times sorted, ticks >= 0); returns its sequence number.
 
         ``watermark`` (>= the last time) also says every spike up to that tick has been sent.
+        Raises ``WireError`` (nothing sent) for a batch the daemon would reject.
         """
         batch = SpikeBatch(self.source_id, self.sequence, self.tick_rate, np.asarray(times, dtype=np.int64),
                            np.asarray(units, dtype=np.uint32), watermark, topic=f"spikes{self._suffix}")
+        # Refuse here what the daemon would reject, so that the rig's code hears about it.
+        decode(encode(batch), accept=RIG_TYPES)
         return self._send(batch)
 
     def watermark(self, watermark: int) -> int:

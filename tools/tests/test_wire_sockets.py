@@ -91,3 +91,14 @@ def test_decode_rejects_daemon_messages_on_the_ingest_side():
     with pytest.raises(WireError) as error:
         decode(encode(output(1)), accept=RIG_TYPES)
     assert error.value.reason == Rejection.UNEXPECTED_TYPE
+
+
+def test_spike_publisher_refuses_what_the_daemon_would_reject():
+    with SpikePublisher("inproc://refuse", source_id=1, bind=True, context=zmq.Context()) as rig:
+        for times, watermark, reason in [([5, 3], None, Rejection.UNSORTED_TIMES),
+                                         ([-1, 3], None, Rejection.NEGATIVE_TIME),
+                                         ([5, 9], 8, Rejection.WATERMARK_BEFORE_EVENTS)]:
+            with pytest.raises(WireError) as error:
+                rig.publish(times, [0, 1], watermark=watermark)
+            assert error.value.reason == reason
+        assert rig.sequence == 0
