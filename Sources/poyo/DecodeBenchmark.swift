@@ -26,7 +26,8 @@ enum DecodeBenchmark {
     static func run(eventsPerBatch: Int, seconds: Double) -> Result {
         // Distinct batches in turn, so that no work can be carried over from one decode to the next.
         let messages = (0..<variants).map { MultipartFrames(batch(events: eventsPerBatch, variant: $0)) }
-        let frames = UnsafeMutableBufferPointer<UnsafeBufferPointer<UnsafeRawBufferPointer>>.allocate(capacity: variants)
+        let frames = UnsafeMutableBufferPointer<UnsafeBufferPointer<UnsafeRawBufferPointer>>.allocate(
+            capacity: variants)
         defer { frames.deallocate() }
         for (index, message) in messages.enumerated() {
             // The frame views stay valid while `messages` holds their storage.
@@ -41,7 +42,8 @@ enum DecodeBenchmark {
         var elapsed: UInt64 = 0
         repeat {
             for iteration in 0..<chunk {
-                guard let header = try? RigMessageDecoder.decode(frames: frames[iteration & (variants - 1)], into: events)
+                guard
+                    let header = try? RigMessageDecoder.decode(frames: frames[iteration & (variants - 1)], into: events)
                 else { fatalError("the benchmark's own batch was rejected") }
                 checksum &+= events[Int(header.eventCount) - 1].time
             }
