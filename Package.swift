@@ -53,7 +53,7 @@ let package = Package(
         ),
         .testTarget(name: "POYOTests", dependencies: ["POYO"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "SpikeWireTests", dependencies: ["SpikeWire"], swiftSettings: strict),
-        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strict),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "SpikeWire"], swiftSettings: strict),
         .testTarget(name: "DecoderTests", dependencies: ["Decoder"], swiftSettings: strict),
     ]
 )

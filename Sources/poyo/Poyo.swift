@@ -9,6 +9,7 @@ struct Poyo: ParsableCommand {
             // model (issue 2)
             ForwardCommand.self, InspectCommand.self, BenchCommand.self,
             // wire protocol (issue 3)
+            WireBenchCommand.self, WireListenCommand.self, WirePublishCommand.self,
         ]
     )
 }

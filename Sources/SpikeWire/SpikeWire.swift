@@ -1,1 +1,0 @@
-// SpikeWire: the wire protocol (issue 3).

@@ -1,0 +1,21 @@
+/// When a tick passed each stage in the daemon: CLOCK_MONOTONIC nanoseconds of the daemon's host.
+///
+/// `published - received` is the daemon's own latency; a subscriber on the same host can also
+/// subtract `published` from its own CLOCK_MONOTONIC at receipt to get the transport's share.
+public struct StageTimestamps: Equatable, Sendable {
+    /// The message that completed the window (last spike or watermark) was received.
+    public var received: UInt64
+    /// The window's tokens were built.
+    public var windowBuilt: UInt64
+    /// The model's forward pass finished.
+    public var forwardDone: UInt64
+    /// The output was handed to the PUB socket.
+    public var published: UInt64
+
+    public init(received: UInt64, windowBuilt: UInt64, forwardDone: UInt64, published: UInt64) {
+        self.received = received
+        self.windowBuilt = windowBuilt
+        self.forwardDone = forwardDone
+        self.published = published
+    }
+}

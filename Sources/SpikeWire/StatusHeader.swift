@@ -1,0 +1,109 @@
+/// The 128-byte header frame of a status message (daemon -> subscribers, periodic).
+///
+/// ```
+/// offset size field (all u64 unless said)
+///      0    8 preamble: "PYRT", version 1, type 4, flags 0
+///      8      status_sequence      +1 per status message
+///     16      monotonic_ns         CLOCK_MONOTONIC of the daemon when the status was made
+///     24      received             rig messages received (accepted + rejected)
+///     32      accepted             rig messages accepted
+///     40      late                 spike events that arrived after their window had run
+///     48      dropped              spike events dropped (ring full)
+///     56      ticks_run
+///     64      ticks_skipped        ticks that could not meet their deadline
+///     72      missed_messages      rig messages missing according to sequence numbers
+///     80      latency_samples      outputs the percentiles below are over
+///     88      latency_p50_ns       published - received, over the last status period
+///     96      latency_p90_ns
+///    104      latency_p99_ns
+///    112      latency_max_ns
+///    120    4 rejection_count u32  R, entries of the rejection frame
+///    124    4 reserved u32         0
+/// ```
+/// Frames: `[topic "status", header, model (UTF-8, may be empty), rejections R x u64]`; entry `i`
+/// of the rejections counts `WireRejection(rawValue: i)`.
+public struct StatusHeader: Equatable, Sendable {
+    public static let size = 128
+
+    public var statusSequence: UInt64 = 0
+    public var monotonicNanoseconds: UInt64 = 0
+    public var received: UInt64 = 0
+    public var accepted: UInt64 = 0
+    public var late: UInt64 = 0
+    public var dropped: UInt64 = 0
+    public var ticksRun: UInt64 = 0
+    public var ticksSkipped: UInt64 = 0
+    public var missedMessages: UInt64 = 0
+    public var latencySamples: UInt64 = 0
+    public var latencyP50: UInt64 = 0
+    public var latencyP90: UInt64 = 0
+    public var latencyP99: UInt64 = 0
+    public var latencyMax: UInt64 = 0
+    public var rejectionCount: UInt32 = 0
+
+    public init() {}
+
+    /// Writes the header into the first `StatusHeader.size` bytes of `buffer` (no allocation).
+    public func encode(into buffer: UnsafeMutableRawBufferPointer) {
+        writePreamble(.status, flags: 0, into: buffer)
+        buffer.storeLE(statusSequence, at: 8)
+        buffer.storeLE(monotonicNanoseconds, at: 16)
+        buffer.storeLE(received, at: 24)
+        buffer.storeLE(accepted, at: 32)
+        buffer.storeLE(late, at: 40)
+        buffer.storeLE(dropped, at: 48)
+        buffer.storeLE(ticksRun, at: 56)
+        buffer.storeLE(ticksSkipped, at: 64)
+        buffer.storeLE(missedMessages, at: 72)
+        buffer.storeLE(latencySamples, at: 80)
+        buffer.storeLE(latencyP50, at: 88)
+        buffer.storeLE(latencyP90, at: 96)
+        buffer.storeLE(latencyP99, at: 104)
+        buffer.storeLE(latencyMax, at: 112)
+        buffer.storeLE(rejectionCount, at: 120)
+        buffer.storeLE(UInt32(0), at: 124)
+    }
+
+    /// Validates the frames of a status message and returns its header.
+    public static func decode(frames: UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(WireRejection) -> StatusHeader
+    {
+        let (_, flags, _) = try openMessage(frames) { $0 == .status }
+        let bytes = frames[1]
+        guard frames.count == 4 else { throw .frameCount }
+        guard bytes.count == size else { throw .headerSize }
+        guard flags == 0, bytes.loadLE(124, as: UInt32.self) == 0 else { throw .badFlags }
+        var header = StatusHeader()
+        header.statusSequence = bytes.loadLE(8, as: UInt64.self)
+        header.monotonicNanoseconds = bytes.loadLE(16, as: UInt64.self)
+        header.received = bytes.loadLE(24, as: UInt64.self)
+        header.accepted = bytes.loadLE(32, as: UInt64.self)
+        header.late = bytes.loadLE(40, as: UInt64.self)
+        header.dropped = bytes.loadLE(48, as: UInt64.self)
+        header.ticksRun = bytes.loadLE(56, as: UInt64.self)
+        header.ticksSkipped = bytes.loadLE(64, as: UInt64.self)
+        header.missedMessages = bytes.loadLE(72, as: UInt64.self)
+        header.latencySamples = bytes.loadLE(80, as: UInt64.self)
+        header.latencyP50 = bytes.loadLE(88, as: UInt64.self)
+        header.latencyP90 = bytes.loadLE(96, as: UInt64.self)
+        header.latencyP99 = bytes.loadLE(104, as: UInt64.self)
+        header.latencyMax = bytes.loadLE(112, as: UInt64.self)
+        header.rejectionCount = bytes.loadLE(120, as: UInt32.self)
+        guard header.rejectionCount <= WireFormat.maxRejectionCounters else { throw .tooMany }
+        guard frames[3].count == Int(header.rejectionCount) * 8 else { throw .payloadSize }
+        guard frames[2].count <= WireFormat.maxModelNameSize, validUTF8(frames[2]) else { throw .badString }
+        return header
+    }
+}
+
+/// Whether `bytes` is well-formed UTF-8.
+func validUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    var iterator = bytes.makeIterator()
+    var decoder = UTF8()
+    while true {
+        switch decoder.decode(&iterator) {
+        case .scalarValue: continue
+        case .emptyInput: return true
+        case .error: return false
+        }
+    }
+}

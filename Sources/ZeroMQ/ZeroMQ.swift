@@ -1,1 +1,0 @@
-// ZeroMQ: thin wrapper over libzmq (issue 3).

@@ -1,0 +1,270 @@
+#!/usr/bin/env python3
+"""Writes the test vectors of protocol/SPEC.md: one ``NAME.bin`` per message and ``manifest.json``.
+
+A ``.bin`` file holds the exact frames of one multipart message in a trivial container (not a
+wire format): ``u32 frame_count``, then for each frame ``u32 length`` and its bytes, little-endian.
+``manifest.json`` says what each file must decode to, or which ``Rejection`` it must get. The
+Swift tests (Tests/SpikeWireTests) and the Python tests (tools/tests) both check every vector,
+and tools/tests/test_wire_vectors.py checks that running this script reproduces the files.
+
+Usage: python3 protocol/vectors/generate.py [OUTPUT_DIR]   (default: this script's folder)
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+
+from poyo_rt.wire import (MAX_EVENTS_PER_BATCH, RIG_HEADER, Output, Rejection, SpikeBatch,  # noqa: E402
+                          StageTimestamps, Status, Watermark, encode)
+
+
+def container(frames: list[bytes]) -> bytes:
+    out = struct.pack("<I", len(frames))
+    for frame in frames:
+        out += struct.pack("<I", len(frame)) + frame
+    return out
+
+
+def pattern(start: int, step: int, count: int, modulo: int = 0) -> dict:
+    """A long array written as a formula: value i = (start + i * step) % modulo (no modulo if 0)."""
+    return {"start": start, "step": step, "count": count, "modulo": modulo}
+
+
+def expand(spec) -> np.ndarray:
+    if isinstance(spec, list):
+        return np.array(spec, dtype=np.int64)
+    values = spec["start"] + np.arange(spec["count"], dtype=np.int64) * spec["step"]
+    return values % spec["modulo"] if spec["modulo"] else values
+
+
+STAGES = StageTimestamps(received=1_000_000_000, window_built=1_000_150_000,
+                         forward_done=1_004_900_000, published=1_004_950_000)
+
+
+def describe(message) -> dict:
+    """The manifest's description of a valid message (what decoding must give)."""
+    if isinstance(message, SpikeBatch):
+        return {"type": "spike_batch", "topic": message.topic, "source_id": message.source_id,
+                "sequence": message.sequence, "tick_rate": message.tick_rate, "watermark": message.watermark,
+                "times": message.times.tolist(), "units": message.units.tolist()}
+    if isinstance(message, Watermark):
+        return {"type": "watermark", "topic": message.topic, "source_id": message.source_id,
+                "sequence": message.sequence, "tick_rate": message.tick_rate, "watermark": message.watermark}
+    if isinstance(message, Output):
+        return {"type": "output", "readout": message.readout, "tick_sequence": message.tick_sequence,
+                "tick_rate": message.tick_rate, "window_start": message.window_start,
+                "window_end": message.window_end, "stages": vars(message.stages),
+                "timestamps": message.timestamps.tolist(), "dimension": int(message.values.shape[1]),
+                "values": message.values.ravel().tolist(),
+                "raw_values": None if message.raw_values is None else message.raw_values.ravel().tolist()}
+    assert isinstance(message, Status)
+    fields = {name: getattr(message, name) for name in (
+        "status_sequence", "monotonic_ns", "received", "accepted", "late", "dropped", "ticks_run",
+        "ticks_skipped", "missed_messages", "latency_samples", "latency_p50_ns", "latency_p90_ns",
+        "latency_p99_ns", "latency_max_ns")}
+    return {"type": "status", **fields, "model": message.model, "rejections": message.rejections.tolist()}
+
+
+def valid_messages() -> list[tuple[str, str, object]]:
+    big = pattern(0, 7, MAX_EVENTS_PER_BATCH)
+    big_units = pattern(0, 1, MAX_EVENTS_PER_BATCH, 1000)
+    status = Status(status_sequence=12, monotonic_ns=5_000_000_000, received=1000, accepted=990, late=3,
+                    dropped=1, ticks_run=400, ticks_skipped=2, missed_messages=4, latency_samples=400,
+                    latency_p50_ns=4_100_000, latency_p90_ns=4_800_000, latency_p99_ns=6_000_000,
+                    latency_max_ns=9_500_000, model="poyo_1.3M sha256:0123abcd",
+                    rejections=np.arange(len(Rejection), dtype=np.uint64))
+    return [
+        ("spike_batch_basic", "five events of source 7, sample indices at 30 kHz",
+         SpikeBatch(7, 1, 30_000, [0, 15, 15, 300, 29_999], [0, 1, 999, 2, 0])),
+        ("spike_batch_with_watermark", "events plus the batch's own watermark, topic with a suffix",
+         SpikeBatch(7, 2, 30_000, [30_000, 30_030], [4, 5], watermark=30_060, topic="spikes/rig-a")),
+        ("spike_batch_empty", "no events: a batch that only carries a watermark",
+         SpikeBatch(7, 3, 30_000, [], [], watermark=33_000)),
+        ("spike_batch_empty_no_watermark", "no events, no watermark: valid, only uses up a sequence number",
+         SpikeBatch(2, 0, 30_000, [], [])),
+        ("spike_batch_max", "the largest batch: 65536 events",
+         SpikeBatch(1, 9, 30_000, expand(big), expand(big_units))),
+        ("spike_batch_extremes", "nanosecond clock, times near 2^62, the largest unit id and sequence",
+         SpikeBatch(0xFFFF_FFFF, 2**64 - 1, 1_000_000_000, [2**62, 2**62 + 1], [0xFFFF_FFFF, 0],
+                    watermark=2**63 - 1)),
+        ("watermark", "heartbeat: every spike of source 7 up to 1 s has been sent",
+         Watermark(7, 4, 30_000, 30_000)),
+        ("output_basic", "4 x 2 cursor velocity, no raw values",
+         Output("cursor_velocity_2d", 41, 30_000, 0, 30_000, STAGES, [22_500, 25_000, 27_500, 30_000],
+                np.array([[0.5, -1.25], [1.0, 2.0], [-0.0, 3.5], [100.25, -7.0]], dtype=np.float32))),
+        ("output_with_raw", "with the model's normalized values as a fifth frame",
+         Output("cursor_velocity_2d", 42, 30_000, 3_750, 33_750, STAGES, [33_750],
+                np.array([[12.5, -3.0]], dtype=np.float32), np.array([[0.25, -0.0625]], dtype=np.float32))),
+        ("output_empty", "no output timestamps in this window (Q = 0)",
+         Output("arm_position", 0, 30_000, 0, 0, STAGES, np.zeros(0, dtype=np.int64),
+                np.zeros((0, 3), dtype=np.float32))),
+        ("status_basic", "counters, percentiles, model, one counter per known rejection reason", status),
+        ("status_more_counters", "a newer daemon's status: more rejection counters than reasons known, no model",
+         Status(status_sequence=1, rejections=np.full(len(Rejection) + 4, 2, dtype=np.uint64))),
+    ]
+
+
+def with_header(frames: list[bytes], **changes) -> list[bytes]:
+    """A copy of rig frames whose header has some fields replaced."""
+    names = ["magic", "version", "type", "flags", "source_id", "event_count", "sequence", "tick_rate", "watermark"]
+    fields = dict(zip(names, RIG_HEADER.unpack(frames[1])))
+    fields.update(changes)
+    return [frames[0], RIG_HEADER.pack(*fields.values()), *frames[2:]]
+
+
+def patched(frame: bytes, offset: int, data: bytes) -> bytes:
+    return frame[:offset] + data + frame[offset + len(data):]
+
+
+def invalid_messages(valid: dict[str, list[bytes]]) -> list[tuple[str, str, list[bytes], Rejection, str]]:
+    """(name, why, frames, reason, receiver): receiver "any" or "ingest" (takes rig messages only)."""
+    basic = valid["spike_batch_basic"]
+    output = valid["output_basic"]
+    status = valid["status_basic"]
+    payload = basic[2]
+    times = np.frombuffer(payload[:40], dtype="<i8").copy()
+    units = payload[40:]
+    R = Rejection
+    return [
+        ("one_frame", "a single frame: no header", [basic[0]], R.FRAME_COUNT, "any"),
+        ("spike_batch_missing_payload", "spike batch without its payload frame", basic[:2], R.FRAME_COUNT, "any"),
+        ("spike_batch_extra_frame", "spike batch with a fourth frame", basic + [b""], R.FRAME_COUNT, "any"),
+        ("header_shorter_than_preamble", "header frame of 7 bytes", [basic[0], basic[1][:7], payload],
+         R.HEADER_SIZE, "any"),
+        ("spike_batch_header_short", "spike batch header of 39 bytes", [basic[0], basic[1][:39], payload],
+         R.HEADER_SIZE, "any"),
+        ("spike_batch_header_long", "spike batch header of 41 bytes", [basic[0], basic[1] + b"\0", payload],
+         R.HEADER_SIZE, "any"),
+        ("bad_magic", "header starts with PYRX", [basic[0], patched(basic[1], 3, b"X"), payload], R.BAD_MAGIC, "any"),
+        ("unknown_version", "version 2, whatever follows", [basic[0], patched(basic[1], 4, b"\x02"), payload],
+         R.UNKNOWN_VERSION, "any"),
+        ("unknown_version_short", "version 255 in a bare preamble: the version is checked before sizes",
+         [b"spikes", b"PYRT\xff\x01\x00\x00"], R.UNKNOWN_VERSION, "any"),
+        ("unknown_type", "type 9", [basic[0], patched(basic[1], 5, b"\x09"), payload], R.UNKNOWN_TYPE, "any"),
+        ("output_sent_to_ingest", "a valid output where only rig messages are taken", output,
+         R.UNEXPECTED_TYPE, "ingest"),
+        ("topic_of_another_type", "spike batch under the topic 'output'", [b"output", *basic[1:]], R.BAD_TOPIC, "any"),
+        ("topic_empty", "empty topic frame", [b"", *basic[1:]], R.BAD_TOPIC, "any"),
+        ("topic_with_space", "topic 'spikes/rig a' (not printable ASCII without spaces)",
+         [b"spikes/rig a", *basic[1:]], R.BAD_TOPIC, "any"),
+        ("topic_prefix_run_on", "topic 'spikesX': the prefix must end or be followed by '/'",
+         [b"spikesX", *basic[1:]], R.BAD_TOPIC, "any"),
+        ("topic_too_long", "topic of 256 bytes", [b"spikes/" + b"x" * 249, *basic[1:]], R.BAD_TOPIC, "any"),
+        ("spike_batch_unknown_flag", "flag bit 1 set", with_header(basic, flags=2), R.BAD_FLAGS, "any"),
+        ("watermark_field_without_flag", "watermark field not zero but flag bit 0 clear",
+         with_header(basic, watermark=5), R.BAD_FLAGS, "any"),
+        ("spike_batch_too_many", "event_count 65537 (the payload is not even looked at)",
+         with_header([basic[0], basic[1], b""], event_count=MAX_EVENTS_PER_BATCH + 1), R.TOO_MANY, "any"),
+        ("count_disagrees_with_payload", "event_count 5 but 4 events of payload",
+         [basic[0], basic[1], payload[:32] + units[:16]], R.PAYLOAD_SIZE, "any"),
+        ("payload_not_whole_events", "event_count 5 and one byte more",
+         [basic[0], basic[1], payload + b"\0"], R.PAYLOAD_SIZE, "any"),
+        ("zero_tick_rate", "tick_rate 0", with_header(basic, tick_rate=0), R.BAD_TICK_RATE, "any"),
+        ("negative_time", "an event at tick -1",
+         [basic[0], basic[1], np.array([-1, 15, 15, 300, 29_999], "<i8").tobytes() + units], R.NEGATIVE_TIME, "any"),
+        ("negative_time_late_in_batch", "a negative time after positive ones counts as negative, not unsorted",
+         [basic[0], basic[1], np.array([0, 15, 15, 300, -5], "<i8").tobytes() + units], R.NEGATIVE_TIME, "any"),
+        ("negative_watermark", "watermark -1",
+         with_header([basic[0], basic[1], b""], flags=1, event_count=0, watermark=-1), R.NEGATIVE_TIME, "any"),
+        ("unsorted_times", "times 0, 15, 300, 15, ... go backwards",
+         [basic[0], basic[1], np.array([0, 15, 300, 15, 29_999], "<i8").tobytes() + units], R.UNSORTED_TIMES, "any"),
+        ("watermark_before_events", "the batch's watermark is before its last event",
+         with_header(basic, flags=1, watermark=int(times[-1]) - 1), R.WATERMARK_BEFORE_EVENTS, "any"),
+        ("watermark_with_events", "a watermark message with event_count 1",
+         with_header(valid["watermark"], event_count=1), R.PAYLOAD_SIZE, "any"),
+        ("output_without_readout", "output topic without '/<readout>'", [b"output", *output[1:]], R.BAD_TOPIC, "any"),
+        ("output_values_short", "values frame one float short", [*output[:3], output[3][:-4]], R.PAYLOAD_SIZE, "any"),
+        ("output_raw_flag_without_frame", "raw-values flag set but only four frames",
+         [output[0], patched(output[1], 6, b"\x01"), *output[2:]], R.FRAME_COUNT, "any"),
+        ("output_window_backwards", "window_start after window_end",
+         [output[0], patched(output[1], 32, struct.pack("<q", 40_000)), *output[2:]], R.UNSORTED_TIMES, "any"),
+        ("output_negative_timestamp", "an output timestamp of -1",
+         [*output[:2], struct.pack("<4q", -1, 0, 1, 2), output[3]], R.NEGATIVE_TIME, "any"),
+        ("output_negative_timestamp_backwards_window", "negative times are found before the window's order",
+         [output[0], patched(output[1], 32, struct.pack("<q", 40_000)), struct.pack("<4q", 0, -1, 1, 2), output[3]],
+         R.NEGATIVE_TIME, "any"),
+        ("status_model_too_long", "model description of 4097 bytes",
+         [status[0], status[1], b"m" * 4097, status[3]], R.BAD_STRING, "any"),
+        ("status_model_not_utf8", "model description with an invalid UTF-8 byte",
+         [status[0], status[1], b"poyo\xff", status[3]], R.BAD_STRING, "any"),
+        ("status_rejections_size", "rejection_count disagrees with the counter frame",
+         [*status[:3], status[3][:-8]], R.PAYLOAD_SIZE, "any"),
+        ("status_reserved_not_zero", "reserved field at offset 124 not zero",
+         [status[0], patched(status[1], 124, b"\x01"), *status[2:]], R.BAD_FLAGS, "any"),
+    ]
+
+
+def sequences() -> list[dict]:
+    """Stateful scenarios for SequenceTracker: rig messages of one source in order of arrival."""
+    def batch(seq, times, watermark=None, rate=30_000, source=5):
+        return SpikeBatch(source, seq, rate, times, [1] * len(times), watermark)
+
+    def step(message, expect):
+        return {"frames": [f.hex() for f in encode(message)], "expect": expect}
+
+    def ok(missed=0, late=0, restarted=False):
+        return {"missed_messages": missed, "late_events": late, "restarted": restarted}
+
+    def rejected(reason):
+        return {"rejection": reason.label}
+
+    return [
+        {"name": "gaps_duplicates_and_restart", "steps": [
+            step(batch(0, [10, 20]), ok()),
+            step(batch(1, [20, 30]), ok()),
+            step(batch(4, [40]), ok(missed=2)),
+            step(batch(4, [50]), rejected(Rejection.DUPLICATE_SEQUENCE)),
+            step(batch(3, [50]), rejected(Rejection.DUPLICATE_SEQUENCE)),
+            step(batch(0, [5]), ok(restarted=True)),
+            step(batch(1, [6], rate=1_000), rejected(Rejection.TICK_RATE_CHANGED)),
+        ]},
+        {"name": "time_and_watermarks", "steps": [
+            step(batch(1, [100, 200], watermark=250), ok()),
+            step(batch(2, [150]), rejected(Rejection.TIME_WENT_BACKWARDS)),
+            step(batch(3, [240, 250, 251]), ok(late=2)),
+            step(Watermark(5, 5, 30_000, 300), ok(missed=1)),
+            step(Watermark(5, 6, 30_000, 299), rejected(Rejection.WATERMARK_WENT_BACKWARDS)),
+            step(Watermark(5, 7, 30_000, 300), ok()),
+        ]},
+    ]
+
+
+def main(out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest = {
+        "description": "poyo-rt wire protocol v1 test vectors; see protocol/SPEC.md and generate.py",
+        "container": "u32 frame_count, then per frame: u32 length, bytes (little-endian)",
+        "array_patterns": "an array given as {start, step, count, modulo}: value i = (start + i*step) % modulo "
+                          "(no modulo when 0)",
+        "vectors": [],
+        "sequences": sequences(),
+    }
+    valid = {}
+    for name, why, message in valid_messages():
+        frames = encode(message)
+        valid[name] = frames
+        described = describe(message)
+        if name == "spike_batch_max":
+            described["times"] = pattern(0, 7, MAX_EVENTS_PER_BATCH)
+            described["units"] = pattern(0, 1, MAX_EVENTS_PER_BATCH, 1000)
+        (out_dir / f"{name}.bin").write_bytes(container(frames))
+        manifest["vectors"].append({"name": name, "file": f"{name}.bin", "why": why, "expect": "accept",
+                                    "receiver": "any", "message": described})
+    # The later vectors' sequence numbers show an in-order stream of source 7.
+    assert valid["watermark"][1][16] == 4
+    for name, why, frames, reason, receiver in invalid_messages(valid):
+        (out_dir / f"{name}.bin").write_bytes(container(frames))
+        manifest["vectors"].append({"name": name, "file": f"{name}.bin", "why": why, "expect": "reject",
+                                    "receiver": receiver, "rejection": reason.label})
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent)
