@@ -27,6 +27,9 @@ public enum WireFormat {
     public static let maxRejectionCounters = 256
     /// Size of one spike event on the wire: an `i64` time and a `u32` unit, in two arrays.
     public static let bytesPerEvent = 12
+    /// The largest frame a rig may send (the payload of a maximum batch): a limit for the
+    /// ingest socket's maximum message size.
+    public static let maxRigFrameSize = maxEventsPerBatch * bytesPerEvent
 }
 
 /// The type byte of a message (offset 5 of the header frame).

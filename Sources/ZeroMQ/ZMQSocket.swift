@@ -107,6 +107,28 @@ public struct ZMQSocket: ~Copyable {
         try setOption(ZMQ_RCVHWM, receive)
     }
 
+    /// Frames larger than `bytes` make libzmq drop the connection that sent them (-1: no limit).
+    /// An ingest socket sets it just above the largest valid frame, so a broken or hostile peer
+    /// cannot make it buffer gigabytes.
+    ///
+    /// The corresponding C function is `zmq_setsockopt` with `ZMQ_MAXMSGSIZE`.
+    public func setMaximumMessageSize(_ bytes: Int64) throws(ZMQError) {
+        var value = bytes
+        _ = try zmqCall("zmq_setsockopt") { zmq_setsockopt(handle, ZMQ_MAXMSGSIZE, &value, MemoryLayout<Int64>.size) }
+    }
+
+    /// The limit set by `setMaximumMessageSize`.
+    ///
+    /// The corresponding C function is `zmq_getsockopt` with `ZMQ_MAXMSGSIZE`.
+    public var maximumMessageSize: Int64 {
+        get throws(ZMQError) {
+            var value: Int64 = 0
+            var size = MemoryLayout<Int64>.size
+            _ = try zmqCall("zmq_getsockopt") { zmq_getsockopt(handle, ZMQ_MAXMSGSIZE, &value, &size) }
+            return value
+        }
+    }
+
     static func milliseconds(_ duration: Duration) -> Int32 {
         let (seconds, attoseconds) = duration.components
         return Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000)

@@ -65,6 +65,14 @@ import Testing
         #expect(try patient.option(ZMQ_LINGER) == 250)
     }
 
+    @Test func maximumMessageSizeIsSet() throws {
+        let context = try ZMQContext()
+        let socket = try ZMQSocket(context, type: .subscriber)
+        #expect(try socket.maximumMessageSize == -1)
+        try socket.setMaximumMessageSize(1 << 20)
+        #expect(try socket.maximumMessageSize == 1 << 20)
+    }
+
     @Test func bindErrorsAreTyped() throws {
         let context = try ZMQContext()
         let first = try ZMQSocket(context, type: .publisher)
