@@ -46,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "poyo",
             dependencies: [
-                "POYO", "SpikeWire", "ZeroMQ",
+                "POYO", "SpikeWire", "ZeroMQ", "Decoder",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

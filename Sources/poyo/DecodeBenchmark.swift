@@ -1,3 +1,4 @@
+import Decoder
 import SpikeWire
 
 /// Decode + validate throughput of `RigMessageDecoder` on one core, the ingest thread's work.

@@ -1,3 +1,4 @@
+import Decoder
 import ArgumentParser
 import Foundation
 import SpikeWire

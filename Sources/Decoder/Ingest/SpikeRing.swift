@@ -4,8 +4,11 @@ import Synchronization
 public enum RingEntry: Equatable, Sendable {
     /// A spike of the unit at `unit` in the session's unit list, at `time` ticks of the source clock.
     case spike(time: Int64, unit: Int32)
-    /// Every spike up to `time` ticks has been sent; it arrived at `receivedAt` (CLOCK_MONOTONIC ns).
+    /// Every spike up to and including `time` ticks has been sent; it arrived at `receivedAt`
+    /// (CLOCK_MONOTONIC ns).
     case watermark(time: Int64, receivedAt: UInt64)
+    /// The source (re)started with a clock of `tickRate` Hz: earlier state no longer applies.
+    case sourceStarted(tickRate: UInt64)
 }
 
 /// The lock-free single-producer/single-consumer ring between the ingest thread (producer)
@@ -25,6 +28,7 @@ public final class SpikeRing: @unchecked Sendable {
     public let capacity: Int
 
     private static let watermarkBit: UInt64 = 1 << 63
+    private static let sourceStartedBit: UInt64 = 1 << 62
 
     public init(capacity requested: Int) {
         var capacity = 1
@@ -50,6 +54,8 @@ public final class SpikeRing: @unchecked Sendable {
             (first, second) = (UInt64(bitPattern: time), UInt64(UInt32(bitPattern: unit)))
         case .watermark(let time, let receivedAt):
             (first, second) = (UInt64(bitPattern: time), Self.watermarkBit | (receivedAt & ~Self.watermarkBit))
+        case .sourceStarted(let tickRate):
+            (first, second) = (tickRate, Self.sourceStartedBit)
         }
         slot[0].store(0, ordering: .relaxed)
         atomicMemoryFence(ordering: .releasing)
@@ -79,6 +85,9 @@ public final class SpikeRing: @unchecked Sendable {
             guard stamp == UInt64(position &+ 1), slot[0].load(ordering: .relaxed) == stamp else {
                 dropped &+= 1  // overwritten while we read it
                 continue
+            }
+            if second == Self.sourceStartedBit {
+                return .sourceStarted(tickRate: first)
             }
             if second & Self.watermarkBit != 0 {
                 return .watermark(time: Int64(bitPattern: first), receivedAt: second & ~Self.watermarkBit)

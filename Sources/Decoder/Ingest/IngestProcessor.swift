@@ -1,0 +1,72 @@
+import SpikeWire
+
+/// The ingest thread's work on one received message: decode and validate it (SpikeWire),
+/// check it against its source's history, map its units to the session's, and push its spikes
+/// and watermark into the ring. Allocation-free after the first message of a source.
+public final class IngestProcessor {
+    let binding: SessionBinding
+    let ring: SpikeRing
+    let counters: DecoderCounters
+    private var tracker = SequenceTracker()
+    private let events: UnsafeMutableBufferPointer<SpikeEvent>
+    /// The source decoded: configured, or the first one heard.
+    public private(set) var source: UInt32?
+
+    public init(binding: SessionBinding, ring: SpikeRing, counters: DecoderCounters, source: UInt32?) {
+        self.binding = binding
+        self.ring = ring
+        self.counters = counters
+        self.source = source
+        events = .allocate(capacity: WireFormat.maxEventsPerBatch)
+    }
+
+    deinit { events.deallocate() }
+
+    /// Processes one multipart message received at `receivedAt` (CLOCK_MONOTONIC ns).
+    /// Returns true when it carried a watermark (the scheduler may have a window to run).
+    @discardableResult
+    public func process(frames: UnsafeBufferPointer<UnsafeRawBufferPointer>, receivedAt: UInt64) -> Bool {
+        counters.received.increment()
+        let header: RigHeader
+        do {
+            header = try RigMessageDecoder.decode(frames: frames, into: events)
+        } catch {
+            counters.reject(error)
+            return false
+        }
+        if source == nil { source = header.sourceID }
+        guard header.sourceID == source else {
+            counters.otherSource.increment()
+            return false
+        }
+        let batch = UnsafeBufferPointer(rebasing: events[0..<Int(header.eventCount)])
+        let admission: SequenceTracker.Admission
+        do {
+            admission = try tracker.admit(header, events: batch)
+        } catch {
+            counters.reject(error)
+            return false
+        }
+        counters.accepted.increment()
+        counters.missedMessages.increment(by: admission.missedMessages)
+        if admission.restarted || header.sequence == 0 || !started {
+            ring.push(.sourceStarted(tickRate: header.tickRate))
+            started = true
+        }
+        counters.late.increment(by: UInt64(admission.lateEvents))
+        var unknown: UInt64 = 0
+        for event in batch[admission.lateEvents...] {
+            guard let position = binding.position(ofRigUnit: event.unit) else {
+                unknown &+= 1
+                continue
+            }
+            ring.push(.spike(time: event.time, unit: position))
+        }
+        if unknown > 0 { counters.unknownUnits.increment(by: unknown) }
+        guard let watermark = header.watermark else { return false }
+        ring.push(.watermark(time: watermark, receivedAt: receivedAt))
+        return true
+    }
+
+    private var started = false
+}
