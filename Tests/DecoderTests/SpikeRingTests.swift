@@ -10,9 +10,11 @@ import Testing
         ring.push(.spike(time: 5, unit: 3))
         ring.push(.watermark(time: 9, receivedAt: 123_456_789))
         ring.push(.spike(time: -1, unit: Int32.max))
+        ring.push(.sourceStarted(tickRate: 30_000))
         #expect(ring.pop(dropped: &dropped) == .spike(time: 5, unit: 3))
         #expect(ring.pop(dropped: &dropped) == .watermark(time: 9, receivedAt: 123_456_789))
         #expect(ring.pop(dropped: &dropped) == .spike(time: -1, unit: Int32.max))
+        #expect(ring.pop(dropped: &dropped) == .sourceStarted(tickRate: 30_000))
         #expect(ring.pop(dropped: &dropped) == nil)
         #expect(dropped == 0)
     }
@@ -56,6 +58,8 @@ import Testing
             case .watermark(let time, _):
                 #expect(time == Int64(total))
                 finished = true
+            case .sourceStarted:
+                Issue.record("no source start was pushed")
             }
         }
         #expect(read > 0)
