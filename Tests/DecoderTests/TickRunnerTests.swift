@@ -1,0 +1,142 @@
+import Decoder
+import Foundation
+import POYO
+import SpikeWire
+import Testing
+
+/// The scheduler's pipeline without sockets: rig messages in, output messages out, equal to the
+/// offline forward pass on the same windows.
+@Suite struct TickRunnerTests {
+    static let modelPath = Fixtures.root.appendingPathComponent("Tests/POYOTests/Fixtures/poyo_1p3m.model.safetensors").path
+    static let rate: UInt64 = 30_000
+
+    struct Pipeline {
+        let model: POYOModel
+        let binding: SessionBinding
+        let counters = DecoderCounters()
+        let ingest: IngestProcessor
+        let runner: TickRunner
+        var sequence: UInt64 = 1
+
+        init(hop: Double = 0.02) throws {
+            model = try POYOModel(path: TickRunnerTests.modelPath)
+            var configuration = DecoderConfiguration(model: TickRunnerTests.modelPath, session: "perich/c_20131003")
+            configuration.unitPrefix = "perich/c_20131003/unit_"
+            configuration.hop = hop
+            binding = try SessionBinding(configuration: configuration, model: model.description)
+            let ring = SpikeRing(capacity: 1 << 16)
+            ingest = IngestProcessor(binding: binding, ring: ring, counters: counters, source: nil)
+            runner = TickRunner(model: model, binding: binding, ring: ring, counters: counters, publishRawValues: true)
+        }
+
+        mutating func send(_ frames: [[UInt8]]) {
+            MultipartFrames(frames).withFrames { _ = ingest.process(frames: $0, receivedAt: MonotonicClock.nanoseconds()) }
+            sequence += 1
+        }
+
+        mutating func sendBatch(_ events: [SpikeEvent], watermark: Int64?) {
+            send(SpikeBatchEncoder.spikeBatch(sourceID: 7, sequence: sequence, tickRate: TickRunnerTests.rate, events: events, watermark: watermark))
+        }
+    }
+
+    /// Poisson spikes of rig units 0..<200 (mapped by the unit prefix), sorted, 30 kHz ticks.
+    static func spikes(seconds: Double, seed: UInt64) -> [SpikeEvent] {
+        var generator = SeededGenerator(state: seed)
+        var events: [SpikeEvent] = []
+        for unit in 0..<200 {
+            var t = 0.0
+            while true {
+                t += -log(1 - Double.random(in: 0..<1, using: &generator)) / 20
+                if t >= seconds { break }
+                events.append(SpikeEvent(time: Int64(t * Double(rate)), unit: UInt32(unit)))
+            }
+        }
+        return events.sorted { $0.time < $1.time }
+    }
+
+    @Test func streamingOutputsEqualOfflineForward() throws {
+        var pipeline = try Pipeline()
+        let events = Self.spikes(seconds: 1.5, seed: 3)
+        // The recording starts at tick 0 (a heartbeat), then batches of 1 ms with a watermark each.
+        pipeline.send(SpikeBatchEncoder.watermark(sourceID: 7, sequence: pipeline.sequence, tickRate: Self.rate, watermark: 0))
+        var start = 0
+        var outputs: [OutputMessage] = []
+        for millisecond in 0..<1500 {
+            let end = Int64(millisecond + 1) * 30
+            var stop = start
+            while stop < events.count && events[stop].time < end { stop += 1 }
+            pipeline.sendBatch(Array(events[start..<stop]), watermark: end - 1)
+            start = stop
+            pipeline.runner.drain()
+            while let due = pipeline.runner.dueTick() {
+                var error: ForwardError?
+                outputs += try #require(pipeline.runner.run(due, error: &error))
+            }
+        }
+        // First tick: the first 20 ms grid time with a whole second of data before it: t = 1.0 s.
+        #expect(outputs.first?.header.windowEnd == 30_000)
+        #expect(outputs.count == 26)  // 1.00 s ... 1.50 s every 20 ms
+        #expect(pipeline.counters.ticksSkipped.value == 0)
+
+        // Offline: the same windows built independently, through the plain forward pass.
+        let offline = try POYOModel(path: Self.modelPath)
+        let h = offline.hyperparameters
+        let tokenizer = WindowTokenizer(hyperparameters: h, unitRows: pipeline.binding.units.map(\.row), sessionRow: pipeline.binding.sessionRow)
+        for message in outputs {
+            let windowStart = message.header.windowStart
+            let inWindow = events.filter { $0.time >= windowStart && $0.time < message.header.windowEnd }
+            var window = ModelWindow()
+            tokenizer.tokenize(
+                spikeUnits: inWindow.map { Int(pipeline.binding.position(ofRigUnit: $0.unit)!) },
+                spikeTimes: inWindow.map { Double($0.time - windowStart) / Double(Self.rate) },
+                outputTimestamps: [h.sequenceLength], into: &window)
+            let expected = try offline.forward(window).readouts[0]
+            let raw = try #require(message.rawValues)
+            for (a, b) in zip(raw, expected.values) { #expect(abs(a - b) <= 5e-4 * max(1, abs(b))) }
+            // Physical units: the fixture's readout was z-scored with std 20.
+            for (physical, r) in zip(message.values, raw) { #expect(abs(physical - r * 20) <= 1e-4 * max(1, abs(physical))) }
+            #expect(message.timestamps == [message.header.windowEnd])
+        }
+    }
+
+    @Test func silenceStillTicksOnceWatermarksArrive() throws {
+        var pipeline = try Pipeline(hop: 0.1)
+        pipeline.sendBatch([SpikeEvent(time: 0, unit: 3)], watermark: 0)
+        for step in 1...20 {
+            pipeline.send(SpikeBatchEncoder.watermark(sourceID: 7, sequence: pipeline.sequence, tickRate: Self.rate, watermark: Int64(step) * 3_000 - 1))
+        }
+        pipeline.runner.drain()
+        var ticks: [Int64] = []
+        while let due = pipeline.runner.dueTick() {
+            ticks.append(due.tick)
+            var error: ForwardError?
+            #expect(pipeline.runner.run(due, error: &error) != nil)
+        }
+        // All watermarks were read at once: only the newest ready tick runs, the rest are skipped.
+        #expect(ticks == [60_000])
+        #expect(pipeline.counters.ticksSkipped.value == 10)  // 1.0 s ... 1.9 s
+    }
+
+    @Test func unknownUnitsAndOtherSourcesAreCountedNotFatal() throws {
+        var pipeline = try Pipeline()
+        pipeline.sendBatch([SpikeEvent(time: 5, unit: 3), SpikeEvent(time: 6, unit: 9_999)], watermark: 10)
+        pipeline.send(SpikeBatchEncoder.watermark(sourceID: 8, sequence: 1, tickRate: Self.rate, watermark: 10))
+        pipeline.send([[1, 2, 3]])  // one frame: rejected
+        #expect(pipeline.counters.unknownUnits.value == 1)
+        #expect(pipeline.counters.otherSource.value == 1)
+        #expect(pipeline.counters.rejected(.frameCount) == 1)
+        #expect(pipeline.counters.received.value == 3)
+        #expect(pipeline.counters.accepted.value == 1)
+    }
+}
+
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
