@@ -30,13 +30,14 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(name: "CSystem"),
         .target(name: "POYO", dependencies: ["CBLAS"], swiftSettings: strict + kernelFlags),
         .target(name: "SpikeWire", swiftSettings: strict + kernelFlags),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: strict),
         .target(
             name: "Decoder",
             dependencies: [
-                "POYO", "SpikeWire", "ZeroMQ",
+                "POYO", "SpikeWire", "ZeroMQ", "CSystem",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

@@ -50,12 +50,14 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
     public var modelCPU: Int?
     /// Entries of the ingest ring (rounded up to a power of two).
     public var ringCapacity: Int = 1 << 20
+    /// Whether outputs also carry the raw (normalized) model values.
+    public var publishRawValues = false
 
     enum CodingKeys: String, CodingKey {
         case model, session, units, readouts, source, hop, budget, spikes, outputs, capture, threads
         case unitPrefix = "unit_prefix", outputOffsets = "output_offsets", stallTimeout = "stall_timeout"
         case statusInterval = "status_interval", ingestCPU = "ingest_cpu", modelCPU = "model_cpu"
-        case ringCapacity = "ring_capacity"
+        case ringCapacity = "ring_capacity", publishRawValues = "publish_raw_values"
     }
 
     public init(model: String, session: String) {
@@ -83,6 +85,7 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
         ingestCPU = try c.decodeIfPresent(Int.self, forKey: .ingestCPU)
         modelCPU = try c.decodeIfPresent(Int.self, forKey: .modelCPU)
         ringCapacity = try c.decodeIfPresent(Int.self, forKey: .ringCapacity) ?? (1 << 20)
+        publishRawValues = try c.decodeIfPresent(Bool.self, forKey: .publishRawValues) ?? false
     }
 
     /// Reads a configuration file; the error names the file and the field.

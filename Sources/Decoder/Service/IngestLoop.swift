@@ -1,0 +1,62 @@
+import Dispatch
+import Logging
+import SpikeWire
+import ZeroMQ
+
+/// The ingest thread: owns the SUB socket, receives every rig message, hands it to the
+/// `IngestProcessor` (decode, validate, map, push to the ring) and wakes the scheduler when a
+/// watermark arrived. It never waits on the model.
+struct IngestLoop {
+    let configuration: DecoderConfiguration
+    let processor: IngestProcessor
+    let control: ServiceControl
+    let wakeup: DispatchSemaphore
+    let capture: CaptureLog?
+    let logger: Logger
+
+    /// Opens the socket (reporting the outcome through `ready`) and runs until stopped.
+    func run(context: ZMQContext, ready: (Result<String, ZMQError>) -> Void) {
+        do {
+            let socket = try openSocket(context)
+            ready(.success(try socket.lastEndpoint))
+            receive(from: socket)
+        } catch {
+            ready(.failure(error))
+        }
+    }
+
+    private func openSocket(_ context: ZMQContext) throws(ZMQError) -> ZMQSocket {
+        let socket = try ZMQSocket(context, type: .subscriber, linger: 0)
+        // A burst must queue here, not vanish at libzmq's default 1000-message mark.
+        try socket.setHighWaterMark(send: 1000, receive: 100_000)
+        try socket.subscribe(Array(MessageType.spikeBatch.topicPrefix.utf8))
+        try socket.subscribe(Array(MessageType.watermark.topicPrefix.utf8))
+        try socket.setReceiveTimeout(.milliseconds(100))
+        if configuration.spikes.bind { try socket.bind(configuration.spikes.address) } else { try socket.connect(configuration.spikes.address) }
+        return socket
+    }
+
+    private func receive(from socket: borrowing ZMQSocket) {
+        if let cpu = configuration.ingestCPU, !pinCurrentThread(toCPU: cpu) {
+            logger.warning("could not pin the ingest thread to CPU \(cpu)")
+        }
+        // One more frame than any rig message has, so a longer message is seen as one.
+        var message = ZMQMultipartMessage(capacity: 4)
+        while !control.shouldStop {
+            do {
+                guard try socket.receive(into: &message) else { continue }
+            } catch {
+                if error.isTerminated { break }
+                logger.error("ingest receive failed: \(error)")
+                continue
+            }
+            let receivedAt = MonotonicClock.nanoseconds()
+            if let capture {
+                capture.append(.received(frames: message.frames.map { Array($0) }, monotonicNS: receivedAt))
+            }
+            if processor.process(frames: message.frames, receivedAt: receivedAt) {
+                wakeup.signal()
+            }
+        }
+    }
+}
