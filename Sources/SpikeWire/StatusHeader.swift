@@ -18,12 +18,21 @@
 ///    104      latency_p99_ns
 ///    112      latency_max_ns
 ///    120    4 rejection_count u32  R, entries of the rejection frame
-///    124    4 reserved u32         0
+///    124    4 state u32            bit 0 source_stalled, bit 1 no_source, other bits 0
 /// ```
-/// Frames: `[topic "status", header, model (UTF-8, may be empty), rejections R x u64]`; entry `i`
-/// of the rejections counts `WireRejection(rawValue: i)`.
+/// Frames: `[topic "status", header, model (UTF-8, may be empty), rejections R x u64,
+/// daemon counters D x u64]`; entry `i` of the rejections counts `WireRejection(rawValue: i)`,
+/// entry `i` of the daemon counters `DaemonCounter(rawValue: i)` (D = frame size / 8).
 public struct StatusHeader: Equatable, Sendable {
     public static let size = 128
+
+    /// `state` bit 0: the decoded source sent no watermark for the configured stall timeout
+    /// (the daemon publishes nothing stale meanwhile).
+    public static let sourceStalledFlag: UInt32 = 1
+    /// `state` bit 1: nothing has been received from the decoded source yet.
+    public static let noSourceFlag: UInt32 = 2
+    /// The `state` bits this version defines; a status with any other bit set is `badFlags`.
+    public static let knownStateFlags: UInt32 = sourceStalledFlag | noSourceFlag
 
     public var statusSequence: UInt64 = 0
     public var monotonicNanoseconds: UInt64 = 0
@@ -40,8 +49,15 @@ public struct StatusHeader: Equatable, Sendable {
     public var latencyP99: UInt64 = 0
     public var latencyMax: UInt64 = 0
     public var rejectionCount: UInt32 = 0
+    /// The daemon's state: `sourceStalledFlag`, `noSourceFlag` or both, or 0.
+    public var state: UInt32 = 0
 
     public init() {}
+
+    /// Whether `state` says the decoded source stalled (no watermark for the stall timeout).
+    public var isSourceStalled: Bool { state & Self.sourceStalledFlag != 0 }
+    /// Whether `state` says nothing has been received from the decoded source yet.
+    public var hasNoSource: Bool { state & Self.noSourceFlag != 0 }
 
     /// Writes the header into the first `StatusHeader.size` bytes of `buffer` (no allocation).
     public func encode(into buffer: UnsafeMutableRawBufferPointer) {
@@ -61,7 +77,7 @@ public struct StatusHeader: Equatable, Sendable {
         buffer.storeLE(latencyP99, at: 104)
         buffer.storeLE(latencyMax, at: 112)
         buffer.storeLE(rejectionCount, at: 120)
-        buffer.storeLE(UInt32(0), at: 124)
+        buffer.storeLE(state, at: 124)
     }
 
     /// Validates the frames of a status message and returns its header.
@@ -69,9 +85,10 @@ public struct StatusHeader: Equatable, Sendable {
     {
         let (_, flags, _) = try openMessage(frames) { $0 == .status }
         let bytes = frames[1]
-        guard frames.count == 4 else { throw .frameCount }
+        guard frames.count == 5 else { throw .frameCount }
         guard bytes.count == size else { throw .headerSize }
-        guard flags == 0, bytes.loadLE(124, as: UInt32.self) == 0 else { throw .badFlags }
+        let state = bytes.loadLE(124, as: UInt32.self)
+        guard flags == 0, state & ~knownStateFlags == 0 else { throw .badFlags }
         var header = StatusHeader()
         header.statusSequence = bytes.loadLE(8, as: UInt64.self)
         header.monotonicNanoseconds = bytes.loadLE(16, as: UInt64.self)
@@ -88,8 +105,11 @@ public struct StatusHeader: Equatable, Sendable {
         header.latencyP99 = bytes.loadLE(104, as: UInt64.self)
         header.latencyMax = bytes.loadLE(112, as: UInt64.self)
         header.rejectionCount = bytes.loadLE(120, as: UInt32.self)
-        guard header.rejectionCount <= WireFormat.maxRejectionCounters else { throw .tooMany }
-        guard frames[3].count == Int(header.rejectionCount) * 8 else { throw .payloadSize }
+        header.state = state
+        guard header.rejectionCount <= WireFormat.maxRejectionCounters,
+            frames[4].count <= WireFormat.maxDaemonCounters * 8
+        else { throw .tooMany }
+        guard frames[3].count == Int(header.rejectionCount) * 8, frames[4].count % 8 == 0 else { throw .payloadSize }
         guard frames[2].count <= WireFormat.maxModelNameSize, validUTF8(frames[2]) else { throw .badString }
         return header
     }

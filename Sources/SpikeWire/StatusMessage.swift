@@ -1,4 +1,4 @@
-/// A decoded status message with its model description and rejection counters.
+/// A decoded status message with its model description, rejection counters and daemon counters.
 public struct StatusMessage: Equatable, Sendable {
     public var header: StatusHeader
     /// What model the daemon runs (name, kind, file hash): free UTF-8, at most 4096 bytes.
@@ -6,14 +6,19 @@ public struct StatusMessage: Equatable, Sendable {
     /// Rejected rig messages by reason: entry `i` counts `WireRejection(rawValue: i)`.
     /// A newer daemon may send more entries than this side has names for.
     public var rejections: [UInt64]
+    /// The daemon's own counters: entry `i` counts `DaemonCounter(rawValue: i)`.
+    /// A newer daemon may send more entries than this side has names for.
+    public var daemonCounters: [UInt64]
 
-    public init(header: StatusHeader, model: String, rejections: [UInt64]) {
+    public init(header: StatusHeader, model: String, rejections: [UInt64], daemonCounters: [UInt64]) {
         precondition(model.utf8.count <= WireFormat.maxModelNameSize, "model description longer than 4096 bytes")
         precondition(rejections.count <= WireFormat.maxRejectionCounters, "more than 256 rejection counters")
+        precondition(daemonCounters.count <= WireFormat.maxDaemonCounters, "more than 256 daemon counters")
         self.header = header
         self.header.rejectionCount = UInt32(rejections.count)
         self.model = model
         self.rejections = rejections
+        self.daemonCounters = daemonCounters
     }
 
     /// The count of rejections for `reason` (0 when the sender had no counter for it).
@@ -21,11 +26,19 @@ public struct StatusMessage: Equatable, Sendable {
         Int(reason.rawValue) < rejections.count ? rejections[Int(reason.rawValue)] : 0
     }
 
+    /// The daemon's count of `counter` (0 when the sender had no counter for it).
+    public func count(_ counter: DaemonCounter) -> UInt64 {
+        counter.rawValue < daemonCounters.count ? daemonCounters[counter.rawValue] : 0
+    }
+
     /// The frames of this message.
     public var frames: [[UInt8]] {
         var header = [UInt8](repeating: 0, count: StatusHeader.size)
         header.withUnsafeMutableBytes { self.header.encode(into: $0) }
-        return [Topic.bytes(for: .status), header, Array(model.utf8), rejections.littleEndianBytes]
+        return [
+            Topic.bytes(for: .status), header, Array(model.utf8), rejections.littleEndianBytes,
+            daemonCounters.littleEndianBytes,
+        ]
     }
 
     /// Decodes and validates a status message.
@@ -33,5 +46,32 @@ public struct StatusMessage: Equatable, Sendable {
         header = try StatusHeader.decode(frames: frames)
         model = String(decoding: frames[2], as: UTF8.self)
         rejections = frames[3].littleEndianArray(of: UInt64.self)
+        daemonCounters = frames[4].littleEndianArray(of: UInt64.self)
+    }
+}
+
+/// The daemon's own counters in a status message (frame 4): the value is the entry's index.
+/// New counters are only ever appended.
+public enum DaemonCounter: Int, CaseIterable, Sendable {
+    /// Spike events of rig units the configuration does not map.
+    case unknownUnits = 0
+    /// Rig messages of a source the daemon does not decode.
+    case otherSource = 1
+    /// Spike events inserted out of time order.
+    case reordered = 2
+    /// Ticks whose forward pass refused the window.
+    case ticksFailed = 3
+    /// Capture-log writes that failed.
+    case captureFailures = 4
+
+    /// The name used in JSON and the Python client (`DAEMON_COUNTERS`): `snake_case`.
+    public var name: String {
+        switch self {
+        case .unknownUnits: "unknown_units"
+        case .otherSource: "other_source"
+        case .reordered: "reordered"
+        case .ticksFailed: "ticks_failed"
+        case .captureFailures: "capture_failures"
+        }
     }
 }

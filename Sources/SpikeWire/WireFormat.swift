@@ -25,6 +25,8 @@ public enum WireFormat {
     public static let maxModelNameSize = 4_096
     /// Most rejection counters a status message may carry.
     public static let maxRejectionCounters = 256
+    /// Most daemon counters a status message may carry (`DaemonCounter`, and later ones).
+    public static let maxDaemonCounters = 256
     /// Size of one spike event on the wire: an `i64` time and a `u32` unit, in two arrays.
     public static let bytesPerEvent = 12
     /// The largest frame a rig may send (the payload of a maximum batch): a limit for the

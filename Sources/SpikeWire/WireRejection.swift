@@ -17,9 +17,10 @@ public enum WireRejection: UInt8, Error, CaseIterable, Sendable {
     case unknownType = 5
     /// A valid type that this receiver does not take (an output sent to the daemon's ingest).
     case unexpectedType = 6
-    /// Unknown flag bits, or a reserved field that is not zero.
+    /// Unknown flag bits or status `state` bits, or a field that must be zero and is not (a rig
+    /// header's watermark without its flag).
     case badFlags = 7
-    /// More events, outputs or dimensions than the protocol allows.
+    /// More events, outputs, dimensions or status counters than the protocol allows.
     case tooMany = 8
     /// A payload frame whose size disagrees with the counts in the header.
     case payloadSize = 9

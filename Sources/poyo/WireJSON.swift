@@ -47,7 +47,7 @@ enum WireJSON {
             "ticks_run": h.ticksRun, "ticks_skipped": h.ticksSkipped, "missed_messages": h.missedMessages,
             "latency_samples": h.latencySamples, "latency_p50_ns": h.latencyP50, "latency_p90_ns": h.latencyP90,
             "latency_p99_ns": h.latencyP99, "latency_max_ns": h.latencyMax, "model": message.model,
-            "rejections": message.rejections,
+            "rejections": message.rejections, "state": h.state, "daemon_counters": message.daemonCounters,
         ]
     }
 

@@ -54,7 +54,8 @@ struct WirePublishCommand: ParsableCommand {
         while Date() < deadline {
             let heartbeat =
                 kind == .outputs
-                ? StatusMessage(header: StatusHeader(), model: "wire-publish", rejections: []).frames
+                ? StatusMessage(header: StatusHeader(), model: "wire-publish", rejections: [], daemonCounters: [])
+                    .frames
                 : SpikeBatchEncoder.watermark(sourceID: 3, sequence: sequence, tickRate: 30_000, watermark: 0)
             try socket.send(frames: heartbeat)
             sequence += 1

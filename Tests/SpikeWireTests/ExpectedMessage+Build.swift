@@ -40,7 +40,9 @@ extension ExpectedMessage {
             header.latencyP90 = latencyP90Ns!
             header.latencyP99 = latencyP99Ns!
             header.latencyMax = latencyMaxNs!
-            return .status(StatusMessage(header: header, model: model!, rejections: rejections!))
+            header.state = state!
+            return .status(
+                StatusMessage(header: header, model: model!, rejections: rejections!, daemonCounters: daemonCounters!))
         }
     }
 

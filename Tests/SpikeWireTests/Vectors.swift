@@ -119,6 +119,8 @@ struct ExpectedMessage: Decodable {
     var latencyMaxNs: UInt64?
     var model: String?
     var rejections: [UInt64]?
+    var state: UInt32?
+    var daemonCounters: [UInt64]?
 }
 
 struct Scenario: Decodable, CustomStringConvertible {

@@ -21,8 +21,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 
-from poyo_rt.wire import (MAX_EVENTS_PER_BATCH, RIG_HEADER, Output, Rejection, SpikeBatch,  # noqa: E402
-                          StageTimestamps, Status, Watermark, encode)
+from poyo_rt.wire import (DAEMON_COUNTERS, MAX_DAEMON_COUNTERS, MAX_EVENTS_PER_BATCH, RIG_HEADER,  # noqa: E402
+                          STATUS_NO_SOURCE, STATUS_SOURCE_STALLED, Output, Rejection, SpikeBatch, StageTimestamps,
+                          Status, Watermark, encode)
 
 
 def container(frames: list[bytes]) -> bytes:
@@ -69,7 +70,8 @@ def describe(message) -> dict:
         "status_sequence", "monotonic_ns", "received", "accepted", "late", "dropped", "ticks_run",
         "ticks_skipped", "missed_messages", "latency_samples", "latency_p50_ns", "latency_p90_ns",
         "latency_p99_ns", "latency_max_ns")}
-    return {"type": "status", **fields, "model": message.model, "rejections": message.rejections.tolist()}
+    return {"type": "status", **fields, "model": message.model, "rejections": message.rejections.tolist(),
+            "state": message.state, "daemon_counters": message.daemon_counters.tolist()}
 
 
 def valid_messages() -> list[tuple[str, str, object]]:
@@ -79,7 +81,9 @@ def valid_messages() -> list[tuple[str, str, object]]:
                     dropped=1, ticks_run=400, ticks_skipped=2, missed_messages=4, latency_samples=400,
                     latency_p50_ns=4_100_000, latency_p90_ns=4_800_000, latency_p99_ns=6_000_000,
                     latency_max_ns=9_500_000, model="poyo_1.3M sha256:0123abcd",
-                    rejections=np.arange(len(Rejection), dtype=np.uint64))
+                    rejections=np.arange(len(Rejection), dtype=np.uint64), state=STATUS_SOURCE_STALLED,
+                    daemon_counters=np.array([17, 2, 5, 1, 0], dtype=np.uint64))
+    assert len(status.daemon_counters) == len(DAEMON_COUNTERS)
     return [
         ("spike_batch_basic", "five events of source 7, sample indices at 30 kHz",
          SpikeBatch(7, 1, 30_000, [0, 15, 15, 300, 29_999], [0, 1, 999, 2, 0])),
@@ -105,9 +109,15 @@ def valid_messages() -> list[tuple[str, str, object]]:
         ("output_empty", "no output timestamps in this window (Q = 0)",
          Output("arm_position", 0, 30_000, 0, 0, STAGES, np.zeros(0, dtype=np.int64),
                 np.zeros((0, 3), dtype=np.float32))),
-        ("status_basic", "counters, percentiles, model, one counter per known rejection reason", status),
-        ("status_more_counters", "a newer daemon's status: more rejection counters than reasons known, no model",
-         Status(status_sequence=1, rejections=np.full(len(Rejection) + 4, 2, dtype=np.uint64))),
+        ("status_basic", "counters, percentiles, model, one counter per known rejection reason and daemon "
+         "counter, state source_stalled", status),
+        ("status_more_counters", "a newer daemon's status: more rejection and daemon counters than names known, "
+         "no model, state no_source",
+         Status(status_sequence=1, rejections=np.full(len(Rejection) + 4, 2, dtype=np.uint64), state=STATUS_NO_SOURCE,
+                daemon_counters=np.arange(1, len(DAEMON_COUNTERS) + 4, dtype=np.uint64))),
+        ("status_no_counters", "no rejection counters, an empty daemon-counter frame, both state bits",
+         Status(status_sequence=2, monotonic_ns=1, model="m", rejections=np.zeros(0, dtype=np.uint64),
+                state=STATUS_SOURCE_STALLED | STATUS_NO_SOURCE, daemon_counters=np.zeros(0, dtype=np.uint64))),
     ]
 
 
@@ -191,13 +201,19 @@ def invalid_messages(valid: dict[str, list[bytes]]) -> list[tuple[str, str, list
          [output[0], patched(output[1], 32, struct.pack("<q", 40_000)), struct.pack("<4q", 0, -1, 1, 2), output[3]],
          R.NEGATIVE_TIME, "any"),
         ("status_model_too_long", "model description of 4097 bytes",
-         [status[0], status[1], b"m" * 4097, status[3]], R.BAD_STRING, "any"),
+         [status[0], status[1], b"m" * 4097, *status[3:]], R.BAD_STRING, "any"),
         ("status_model_not_utf8", "model description with an invalid UTF-8 byte",
-         [status[0], status[1], b"poyo\xff", status[3]], R.BAD_STRING, "any"),
+         [status[0], status[1], b"poyo\xff", *status[3:]], R.BAD_STRING, "any"),
         ("status_rejections_size", "rejection_count disagrees with the counter frame",
-         [*status[:3], status[3][:-8]], R.PAYLOAD_SIZE, "any"),
-        ("status_reserved_not_zero", "reserved field at offset 124 not zero",
-         [status[0], patched(status[1], 124, b"\x01"), *status[2:]], R.BAD_FLAGS, "any"),
+         [*status[:3], status[3][:-8], status[4]], R.PAYLOAD_SIZE, "any"),
+        ("status_four_frames", "status without its daemon-counter frame", status[:4], R.FRAME_COUNT, "any"),
+        ("status_unknown_state_bit", "state bit 2 set (besides source_stalled)",
+         [status[0], patched(status[1], 124, struct.pack("<I", STATUS_SOURCE_STALLED | 4)), *status[2:]],
+         R.BAD_FLAGS, "any"),
+        ("status_daemon_counters_size", "daemon-counter frame of 39 bytes: not whole u64 entries",
+         [*status[:4], status[4][:-1]], R.PAYLOAD_SIZE, "any"),
+        ("status_too_many_daemon_counters", "257 daemon counters (the limit is 256)",
+         [*status[:4], bytes(8 * (MAX_DAEMON_COUNTERS + 1))], R.TOO_MANY, "any"),
     ]
 
 

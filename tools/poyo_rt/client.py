@@ -10,11 +10,13 @@ Rig side::
 
 Experiment side::
 
-    from poyo_rt import OutputSubscriber, Output
+    from poyo_rt import OutputSubscriber, Output, Status
     with OutputSubscriber("tcp://127.0.0.1:5556", readouts=["cursor_velocity_2d"]) as sub:
         message = sub.receive(timeout=1.0)            # Output, Status, or None on timeout
         if isinstance(message, Output):
             velocity = message.values[-1]             # physical units, float32
+        elif isinstance(message, Status) and message.source_stalled:
+            ...                                       # no outputs until the rig's watermarks resume
 """
 
 from __future__ import annotations
@@ -105,7 +107,11 @@ class SpikePublisher(_SocketOwner):
 
 
 class OutputSubscriber(_SocketOwner):
-    """Receives the daemon's outputs (all readouts, or those named) and status messages."""
+    """Receives the daemon's outputs (all readouts, or those named) and status messages.
+
+    ``last_status`` is the latest status received (None before the first): its ``state``
+    (``source_stalled``, ``no_source``), counters, ``rejections`` and ``daemon_counters``.
+    """
 
     def __init__(self, endpoint: str, readouts: Optional[Iterable[str]] = None, status: bool = True, *,
                  bind: bool = False, context: Optional[zmq.Context] = None):
@@ -124,13 +130,15 @@ class OutputSubscriber(_SocketOwner):
         self.endpoint = self.socket.getsockopt_string(zmq.LAST_ENDPOINT) if bind else endpoint
         self.rejected: dict[str, int] = {}
         self.missed_ticks = 0
+        self.last_status: Optional[Status] = None
         self._last_tick: dict[str, int] = {}
 
     def receive(self, timeout: Optional[float] = None) -> Optional[Message]:
         """The next valid output or status, or None if none came within ``timeout`` seconds.
 
         Invalid messages are counted in ``rejected`` by reason and skipped; gaps in an output's
-        tick sequence (PUB drops at its high-water mark) are added to ``missed_ticks``.
+        tick sequence (PUB drops at its high-water mark) are added to ``missed_ticks``; a status
+        is also kept in ``last_status``.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -148,6 +156,8 @@ class OutputSubscriber(_SocketOwner):
                 if last is not None and message.tick_sequence > last + 1:
                     self.missed_ticks += message.tick_sequence - last - 1
                 self._last_tick[message.readout] = message.tick_sequence
+            else:
+                self.last_status = message
             return message
 
 

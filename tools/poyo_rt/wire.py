@@ -22,17 +22,32 @@ MAX_OUTPUT_COUNT = 65_536
 MAX_OUTPUT_DIMENSION = 1_024
 MAX_MODEL_NAME_SIZE = 4_096
 MAX_REJECTION_COUNTERS = 256
+MAX_DAEMON_COUNTERS = 256
 
 PREAMBLE = struct.Struct("<4sBBH")
 #: magic, version, type, flags, source_id, event_count, sequence, tick_rate, watermark
 RIG_HEADER = struct.Struct("<4sBBHIIQQq")
 #: magic, version, type, flags, Q, D, tick_sequence, tick_rate, window_start, window_end, 4 stages
 OUTPUT_HEADER = struct.Struct("<4sBBHIIQQqqQQQQ")
-#: magic, version, type, flags, 14 u64 counters, rejection_count, reserved
+#: magic, version, type, flags, 14 u64 counters, rejection_count, state
 STATUS_HEADER = struct.Struct("<4sBBH14QII")
 
 RIG_HAS_WATERMARK = 1
 OUTPUT_HAS_RAW_VALUES = 1
+#: Status ``state`` bit 0: the decoded source sent no watermark for the stall timeout (nothing stale is published).
+STATUS_SOURCE_STALLED = 1
+#: Status ``state`` bit 1: nothing received from the decoded source yet.
+STATUS_NO_SOURCE = 2
+STATUS_KNOWN_STATE = STATUS_SOURCE_STALLED | STATUS_NO_SOURCE
+
+#: The daemon's own counters in a status message (frame 4), by index; new ones are only ever appended.
+DAEMON_COUNTERS = (
+    "unknown_units",     # spike events of rig units the configuration does not map
+    "other_source",      # rig messages of a source the daemon does not decode
+    "reordered",         # spike events inserted out of time order
+    "ticks_failed",      # ticks whose forward pass refused the window
+    "capture_failures",  # capture-log writes that failed
+)
 
 
 class MessageType(enum.IntEnum):
@@ -171,7 +186,12 @@ STATUS_COUNTERS = (
 
 @dataclass
 class Status:
-    """Daemon -> subscribers, periodic: counters, latency percentiles, the model loaded."""
+    """Daemon -> subscribers, periodic: counters, latency percentiles, the model loaded.
+
+    ``state`` holds ``STATUS_SOURCE_STALLED`` and ``STATUS_NO_SOURCE`` bits; ``rejections`` are
+    counted by ``Rejection`` index, ``daemon_counters`` by ``DAEMON_COUNTERS`` index (a newer daemon
+    may send more entries of either than this side has names for: they are kept).
+    """
 
     status_sequence: int = 0
     monotonic_ns: int = 0
@@ -189,14 +209,32 @@ class Status:
     latency_max_ns: int = 0
     model: str = ""
     rejections: np.ndarray = field(default_factory=lambda: np.zeros(len(Rejection), dtype="<u8"))
+    state: int = 0
+    daemon_counters: np.ndarray = field(default_factory=lambda: np.zeros(len(DAEMON_COUNTERS), dtype="<u8"))
     topic: str = "status"
 
     def __post_init__(self) -> None:
         self.rejections = np.ascontiguousarray(self.rejections, dtype="<u8")
+        self.daemon_counters = np.ascontiguousarray(self.daemon_counters, dtype="<u8")
 
     def rejected(self, reason: Rejection) -> int:
         """Rejected rig messages for ``reason`` (0 if the daemon has no counter for it)."""
         return int(self.rejections[reason]) if reason < len(self.rejections) else 0
+
+    def daemon_count(self, name: str) -> int:
+        """The daemon's counter ``name`` (one of ``DAEMON_COUNTERS``; 0 if the daemon has no such entry)."""
+        index = DAEMON_COUNTERS.index(name)
+        return int(self.daemon_counters[index]) if index < len(self.daemon_counters) else 0
+
+    @property
+    def source_stalled(self) -> bool:
+        """The decoded source sent no watermark for the stall timeout: no output is published meanwhile."""
+        return bool(self.state & STATUS_SOURCE_STALLED)
+
+    @property
+    def no_source(self) -> bool:
+        """Nothing has been received from the decoded source yet."""
+        return bool(self.state & STATUS_NO_SOURCE)
 
 
 Message = Union[SpikeBatch, Watermark, Output, Status]
@@ -233,8 +271,10 @@ def encode(message: Message) -> list[bytes]:
         return frames
     if isinstance(message, Status):
         counters = [getattr(message, name) for name in STATUS_COUNTERS]
-        header = STATUS_HEADER.pack(*_preamble(MessageType.STATUS, 0), *counters, len(message.rejections), 0)
-        return [message.topic.encode("ascii"), header, message.model.encode("utf-8"), message.rejections.tobytes()]
+        header = STATUS_HEADER.pack(*_preamble(MessageType.STATUS, 0), *counters, len(message.rejections),
+                                    message.state)
+        return [message.topic.encode("ascii"), header, message.model.encode("utf-8"), message.rejections.tobytes(),
+                message.daemon_counters.tobytes()]
     raise TypeError(f"not a poyo-rt message: {type(message).__name__}")
 
 
@@ -341,18 +381,22 @@ def _decode_output(frames: Sequence[bytes]) -> Output:
 
 def _decode_status(frames: Sequence[bytes]) -> Status:
     _topic_suffix(frames[0], MessageType.STATUS)
-    if len(frames) != 4:
+    if len(frames) != 5:
         raise WireError(Rejection.FRAME_COUNT, f"{len(frames)} frames")
     if len(frames[1]) != STATUS_HEADER.size:
         raise WireError(Rejection.HEADER_SIZE, f"{len(frames[1])} bytes")
     fields = STATUS_HEADER.unpack(frames[1])
-    flags, counters, rejection_count, reserved = fields[3], fields[4:18], fields[18], fields[19]
-    if flags or reserved:
-        raise WireError(Rejection.BAD_FLAGS)
+    flags, counters, rejection_count, state = fields[3], fields[4:18], fields[18], fields[19]
+    if flags or state & ~STATUS_KNOWN_STATE:
+        raise WireError(Rejection.BAD_FLAGS, f"flags {flags:#x}, state {state:#x}")
     if rejection_count > MAX_REJECTION_COUNTERS:
         raise WireError(Rejection.TOO_MANY, f"{rejection_count} rejection counters")
+    if len(frames[4]) > MAX_DAEMON_COUNTERS * 8:
+        raise WireError(Rejection.TOO_MANY, f"daemon counter frame of {len(frames[4])} bytes")
     if len(frames[3]) != rejection_count * 8:
         raise WireError(Rejection.PAYLOAD_SIZE, f"{rejection_count} counters in {len(frames[3])} bytes")
+    if len(frames[4]) % 8:
+        raise WireError(Rejection.PAYLOAD_SIZE, f"daemon counter frame of {len(frames[4])} bytes")
     if len(frames[2]) > MAX_MODEL_NAME_SIZE:
         raise WireError(Rejection.BAD_STRING, "model description too long")
     try:
@@ -360,7 +404,8 @@ def _decode_status(frames: Sequence[bytes]) -> Status:
     except UnicodeDecodeError:
         raise WireError(Rejection.BAD_STRING, "model description is not UTF-8") from None
     status = Status(**dict(zip(STATUS_COUNTERS, counters)), model=model,
-                    rejections=np.frombuffer(frames[3], dtype="<u8").copy())
+                    rejections=np.frombuffer(frames[3], dtype="<u8").copy(), state=state,
+                    daemon_counters=np.frombuffer(frames[4], dtype="<u8").copy())
     status.topic = bytes(frames[0]).decode("ascii")
     return status
 

@@ -65,6 +65,7 @@ def test_output_subscriber_filters_counts_rejections_and_gaps(endpoint):
             pub.send_multipart(encode(Status(model="test")))
             if isinstance(sub.receive(timeout=0.01), Status):
                 break
+        assert sub.last_status.model == "test" and not sub.last_status.source_stalled
         other = output(0)
         other.readout = "arm_position"
         pub.send_multipart(encode(other))  # filtered out by the subscription

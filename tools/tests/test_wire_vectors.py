@@ -80,6 +80,20 @@ def test_every_rejection_reason_of_a_stateless_decoder_has_a_vector():
     assert {r.label for r in wire.Rejection} - covered == {"buffer_too_small"}
 
 
+def test_status_state_and_daemon_counters_by_name():
+    basic = wire.decode(read_container(VECTORS / "status_basic.bin"))
+    assert basic.source_stalled and not basic.no_source
+    assert [basic.daemon_count(name) for name in wire.DAEMON_COUNTERS] == basic.daemon_counters.tolist()
+    newer = wire.decode(read_container(VECTORS / "status_more_counters.bin"))
+    assert newer.no_source and not newer.source_stalled
+    assert len(newer.daemon_counters) == len(wire.DAEMON_COUNTERS) + 3  # entries without names are kept
+    empty = wire.decode(read_container(VECTORS / "status_no_counters.bin"))
+    assert empty.state == wire.STATUS_SOURCE_STALLED | wire.STATUS_NO_SOURCE
+    assert empty.daemon_count("capture_failures") == 0 and empty.rejected(wire.Rejection.BAD_MAGIC) == 0
+    with pytest.raises(ValueError):
+        empty.daemon_count("no_such_counter")
+
+
 @pytest.mark.parametrize("scenario", MANIFEST["sequences"], ids=lambda s: s["name"])
 def test_sequence_scenarios(scenario):
     tracker = SequenceTracker()

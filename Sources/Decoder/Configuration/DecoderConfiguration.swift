@@ -41,7 +41,7 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
     public var statusInterval: Double = 1
     public var spikes = Endpoint(address: "tcp://127.0.0.1:5555")
     public var outputs = Endpoint(address: "tcp://127.0.0.1:5556")
-    /// Capture log path; nil = no capture.
+    /// Capture log path; nil = no capture. `{time}` in it becomes the start time (UTC, ISO 8601).
     public var capture: String?
     /// Threads for the model's matrix products.
     public var threads: Int = 1
@@ -52,12 +52,14 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
     public var ringCapacity: Int = 1 << 20
     /// Whether outputs also carry the raw (normalized) model values.
     public var publishRawValues = false
+    /// Lock the daemon's memory (mlockall) so no page fault stalls a tick (needs LimitMEMLOCK).
+    public var lockMemory = false
 
     enum CodingKeys: String, CodingKey {
         case model, session, units, readouts, source, hop, budget, spikes, outputs, capture, threads
         case unitPrefix = "unit_prefix", outputOffsets = "output_offsets", stallTimeout = "stall_timeout"
         case statusInterval = "status_interval", ingestCPU = "ingest_cpu", modelCPU = "model_cpu"
-        case ringCapacity = "ring_capacity", publishRawValues = "publish_raw_values"
+        case ringCapacity = "ring_capacity", publishRawValues = "publish_raw_values", lockMemory = "lock_memory"
     }
 
     public init(model: String, session: String) {
@@ -86,6 +88,7 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
         modelCPU = try c.decodeIfPresent(Int.self, forKey: .modelCPU)
         ringCapacity = try c.decodeIfPresent(Int.self, forKey: .ringCapacity) ?? (1 << 20)
         publishRawValues = try c.decodeIfPresent(Bool.self, forKey: .publishRawValues) ?? false
+        lockMemory = try c.decodeIfPresent(Bool.self, forKey: .lockMemory) ?? false
     }
 
     /// Reads a configuration file; the error names the file and the field.
@@ -97,11 +100,20 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
             throw ConfigurationError("\(path): cannot read: \(error.localizedDescription)")
         }
         do {
+            return try parse(yaml: text)
+        } catch {
+            throw ConfigurationError("\(path): \(error.description)")
+        }
+    }
+
+    /// Parses a configuration from YAML (or JSON) text.
+    public static func parse(yaml text: String) throws(ConfigurationError) -> DecoderConfiguration {
+        do {
             return try YAMLDecoder().decode(DecoderConfiguration.self, from: text)
         } catch let error as DecodingError {
-            throw ConfigurationError("\(path): \(Self.describe(error))")
+            throw ConfigurationError(Self.describe(error))
         } catch {
-            throw ConfigurationError("\(path): not valid YAML: \(error)")
+            throw ConfigurationError("not valid YAML: \(error)")
         }
     }
 

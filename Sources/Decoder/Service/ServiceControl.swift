@@ -5,64 +5,61 @@ import CSystem
 import Foundation
 import Synchronization
 
-/// Requests that reach the daemon's threads from outside: stop (SIGTERM, SIGINT), swap the
-/// model (SIGHUP), dump counters and histograms to the log (SIGUSR1).
-///
-/// The signals are blocked in every thread and taken by one thread in sigwait(2), so no code
-/// runs in a signal handler and the threads see plain atomic flags.
+/// Signals received, as bits (stop, reload, dump): set by the signal handler, read by the threads.
+private let receivedSignals = Atomic<Int>(0)
+private let stopBit = 1, reloadBit = 2, dumpBit = 4
+
+/// The signal handler: only an atomic OR, which is async-signal-safe. It may run on any thread
+/// (OpenBLAS starts its workers before main, so signals cannot simply be blocked everywhere).
+private func recordSignal(_ signal: Int32) {
+    switch signal {
+    case SIGTERM, SIGINT: receivedSignals.bitwiseOr(stopBit, ordering: .relaxed)
+    case SIGHUP: receivedSignals.bitwiseOr(reloadBit, ordering: .relaxed)
+    case SIGUSR1: receivedSignals.bitwiseOr(dumpBit, ordering: .relaxed)
+    default: break
+    }
+}
+
+/// Requests that reach the daemon's threads from outside: stop (SIGTERM, SIGINT), reload the
+/// model (SIGHUP), log counters and latencies (SIGUSR1). Handlers set bits; the daemon's loops,
+/// which wake at least every 100 ms, read them. No other code runs in a signal handler.
 public final class ServiceControl: Sendable {
-    public let stopRequested = Atomic<Bool>(false)
-    public let reloadRequested = Atomic<Bool>(false)
-    public let dumpRequested = Atomic<Bool>(false)
-    /// Called (from the signal thread) after a flag was set, to wake the threads that wait.
+    private let stopped = Atomic<Bool>(false)
+    /// Called after a stop was requested in-process, to wake the threads that wait.
     private let wake: @Sendable () -> Void
 
     public init(wake: @escaping @Sendable () -> Void = {}) {
         self.wake = wake
     }
 
+    /// Installs the handlers of SIGTERM, SIGINT, SIGHUP and SIGUSR1 (process-wide).
+    public static func installSignalHandlers() {
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGUSR1] {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = recordSignal
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = SA_RESTART
+            sigaction(signal, &action, nil)
+        }
+    }
+
     public func requestStop() {
-        stopRequested.store(true, ordering: .releasing)
+        stopped.store(true, ordering: .releasing)
         wake()
     }
 
-    public var shouldStop: Bool { stopRequested.load(ordering: .acquiring) }
-
-    /// Blocks SIGTERM, SIGINT, SIGHUP and SIGUSR1 in the calling thread, and so in every thread it
-    /// starts afterwards. Call on the main thread before starting any other.
-    public static func blockSignals() {
-        var set = Self.signalSet()
-        pthread_sigmask(SIG_BLOCK, &set, nil)
+    public var shouldStop: Bool {
+        stopped.load(ordering: .acquiring) || receivedSignals.load(ordering: .relaxed) & stopBit != 0
     }
 
-    /// Starts the thread that waits for the blocked signals.
-    public func startSignalThread() {
-        let thread = Thread { [self] in
-            var set = Self.signalSet()
-            while !shouldStop {
-                var signal: Int32 = 0
-                guard sigwait(&set, &signal) == 0 else { continue }
-                switch signal {
-                case SIGTERM, SIGINT: requestStop()
-                case SIGHUP:
-                    reloadRequested.store(true, ordering: .releasing)
-                    wake()
-                case SIGUSR1:
-                    dumpRequested.store(true, ordering: .releasing)
-                    wake()
-                default: break
-                }
-            }
-        }
-        thread.name = "poyo-signals"
-        thread.start()
-    }
+    /// True once per SIGHUP.
+    public func takeReloadRequest() -> Bool { take(reloadBit) }
 
-    private static func signalSet() -> sigset_t {
-        var set = sigset_t()
-        sigemptyset(&set)
-        for signal in [SIGTERM, SIGINT, SIGHUP, SIGUSR1] { sigaddset(&set, signal) }
-        return set
+    /// True once per SIGUSR1.
+    public func takeDumpRequest() -> Bool { take(dumpBit) }
+
+    private func take(_ bit: Int) -> Bool {
+        receivedSignals.bitwiseAnd(~bit, ordering: .relaxed).oldValue & bit != 0
     }
 }
 

@@ -1,0 +1,98 @@
+import Foundation
+import POYO
+import SpikeWire
+
+/// Replays a capture log through the same pipeline the live run used (ingest processor, ring,
+/// tick runner), offline and deterministically, and compares every output with the one the
+/// live run published. Ticks the live run skipped are skipped here too.
+public struct CaptureReplay {
+    public struct Result: Sendable {
+        public var ticksCompared = 0
+        public var ticksOnlyLive = 0
+        public var mismatches = 0
+        /// Largest |replayed - published| over every value compared.
+        public var maxDifference: Float = 0
+        public var outputs: [OutputMessage] = []
+    }
+
+    let records: [CaptureRecord]
+    let modelOverride: String?
+
+    public init(path: String, modelOverride: String? = nil) throws(ConfigurationError) {
+        let reader = try CaptureReader(path: path)
+        records = reader.records
+        self.modelOverride = modelOverride
+        guard case .session = records.first else {
+            throw ConfigurationError("capture log \(path): does not start with a session record")
+        }
+    }
+
+    public func run() throws -> Result {
+        // Outputs the live run published, by (tick sequence, readout).
+        var published: [String: OutputMessage] = [:]
+        for case .published(let frames, _) in records {
+            let owned = MultipartFrames(frames)
+            if let message = try? owned.withFrames({ (frames) throws(WireRejection) in try OutputMessage(frames: frames) }) {
+                published["\(message.header.tickSequence)/\(message.readout)"] = message
+            }
+        }
+        var result = Result()
+        var runner: TickRunner?
+        var processor: IngestProcessor?
+        let counters = DecoderCounters()
+        for record in records {
+            switch record {
+            case .session(let yaml, let identity, _):
+                var configuration = try DecoderConfiguration.parse(yaml: yaml)
+                configuration.model = modelOverride ?? identity.path
+                let found = try ModelIdentity(file: configuration.model)
+                guard modelOverride != nil || (found.size == identity.size && found.crc32 == identity.crc32) else {
+                    throw ConfigurationError("model file \(configuration.model) is not the one the run used (\(identity)); pass --model to replay with another")
+                }
+                // The same BLAS threading as the run: a different split sums in another order.
+                setMatrixThreads(configuration.threads)
+                let (model, binding, _) = try DecoderService.loadModel(configuration: configuration)
+                if let runner {
+                    runner.swapModel(model)
+                } else {
+                    let ring = SpikeRing(capacity: configuration.ringCapacity)
+                    processor = IngestProcessor(binding: binding, ring: ring, counters: counters, source: configuration.source)
+                    runner = TickRunner(model: model, binding: binding, ring: ring, counters: counters, publishRawValues: configuration.publishRawValues)
+                }
+            case .received(let frames, let at):
+                guard let processor, let runner else { continue }
+                MultipartFrames(frames).withFrames { _ = processor.process(frames: $0, receivedAt: at) }
+                runner.drain()
+                while let due = runner.dueTick() {
+                    let live = runner.binding.readouts.compactMap { published["\(due.sequence)/\($0.name)"] }
+                    guard !live.isEmpty else {
+                        runner.skip(due)
+                        continue
+                    }
+                    var failure: ForwardError?
+                    guard let messages = runner.run(due, error: &failure) else {
+                        result.mismatches += 1
+                        continue
+                    }
+                    result.ticksCompared += 1
+                    for message in messages {
+                        result.outputs.append(message)
+                        guard let reference = published["\(due.sequence)/\(message.readout)"],
+                              reference.timestamps == message.timestamps, reference.values.count == message.values.count
+                        else {
+                            result.mismatches += 1
+                            continue
+                        }
+                        let difference = zip(reference.values, message.values).map { abs($0 - $1) }.max() ?? 0
+                        result.maxDifference = max(result.maxDifference, difference)
+                        if reference.values != message.values { result.mismatches += 1 }
+                    }
+                }
+            case .published:
+                continue
+            }
+        }
+        result.ticksOnlyLive = Set(published.keys.map { $0.split(separator: "/").first! }).count - result.ticksCompared
+        return result
+    }
+}

@@ -1,0 +1,173 @@
+import Dispatch
+import Foundation
+import Logging
+import POYO
+import SpikeWire
+import Synchronization
+import ZeroMQ
+
+/// Carries a value into a thread closure; the value is used by that thread only (or is
+/// thread-safe itself), which the type system cannot see.
+struct ThreadHandoff<Value>: @unchecked Sendable {
+    let value: Value
+}
+
+/// `poyo serve`: the real-time decoder. Loads the model and binds the session at init (so a
+/// bad configuration fails before any socket opens), then `run()` starts the ingest and
+/// scheduler threads, says READY=1 to systemd once both sockets are bound, and returns after a
+/// graceful stop (SIGTERM/SIGINT: the tick in progress finishes, the capture log is flushed).
+public final class DecoderService: @unchecked Sendable {
+    public let configuration: DecoderConfiguration
+    public let binding: SessionBinding
+    public let counters = DecoderCounters()
+    public let control: ServiceControl
+    let logger: Logger
+    let notifier: SystemdNotifier
+    let model: POYOModel
+    let modelIdentity: ModelIdentity
+    let capture: CaptureLog?
+    let wakeup: DispatchSemaphore
+
+    public init(configuration: DecoderConfiguration, logger: Logger, notifier: SystemdNotifier = SystemdNotifier()) throws {
+        self.configuration = configuration
+        self.logger = logger
+        self.notifier = notifier
+        setMatrixThreads(configuration.threads)
+        (model, binding, modelIdentity) = try Self.loadModel(configuration: configuration)
+        capture = try configuration.capture.map { try CaptureLog(path: Self.expandTime(in: $0)) }
+        let wakeup = DispatchSemaphore(value: 0)
+        self.wakeup = wakeup
+        control = ServiceControl(wake: { wakeup.signal() })
+    }
+
+    /// Loads, binds and warms up a model: its per-unit tables filled, its start/end-token state
+    /// cached and its scratch sized by a busy synthetic window (every unit at 50 Hz), so that the
+    /// first real ticks neither allocate nor run slow.
+    static func loadModel(configuration: DecoderConfiguration) throws -> (POYOModel, SessionBinding, ModelIdentity) {
+        let model = try POYOModel(path: configuration.model)
+        let binding = try SessionBinding(configuration: configuration, model: model.description)
+        let identity = try ModelIdentity(file: configuration.model)
+        model.prepare(units: binding.units.map(\.row))
+        let rate: UInt64 = 30_000
+        let ticks = binding.ticks(tickRate: rate)
+        var history = SpikeHistory()
+        let spikes = Int(50 * binding.hyperparameters.sequenceLength) * binding.units.count
+        for i in 0..<spikes {
+            history.insert(time: Int64(i) * ticks.sequence / Int64(max(spikes, 1)), unit: Int32(i % binding.units.count))
+        }
+        var assembler = WindowAssembler(binding: binding, kind: model.description.kind)
+        assembler.assemble(start: 0, end: ticks.sequence, tickRate: rate, history: history)
+        for _ in 0..<3 { _ = try model.forward(assembler.window) }
+        return (model, binding, identity)
+    }
+
+    /// `{time}` in a capture path becomes the UTC start time, so every start gets its own log.
+    static func expandTime(in path: String) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate, .withTime, .withColonSeparatorInTime]
+        return path.replacingOccurrences(of: "{time}", with: formatter.string(from: Date()).replacingOccurrences(of: ":", with: "-"))
+    }
+
+    /// Serves until a stop is requested; throws if a socket cannot be opened.
+    public func run() throws {
+        if configuration.lockMemory, mlockall(MCL_CURRENT | MCL_FUTURE) != 0 {
+            logger.warning("lock_memory: mlockall failed (\(String(cString: strerror(errno)))); raise LimitMEMLOCK")
+        }
+        let context = try ZMQContext()
+        let ring = SpikeRing(capacity: configuration.ringCapacity)
+        let processor = IngestProcessor(binding: binding, ring: ring, counters: counters, source: configuration.source)
+        let runner = TickRunner(model: model, binding: binding, ring: ring, counters: counters, publishRawValues: configuration.publishRawValues)
+        let handoff = ModelHandoff()
+        capture?.append(.session(configuration: try configuration.yaml(), model: modelIdentity, monotonicNS: MonotonicClock.nanoseconds()))
+        let ingest = IngestLoop(configuration: configuration, processor: processor, control: control, wakeup: wakeup, capture: capture, logger: logger)
+        let scheduler = SchedulerLoop(
+            configuration: configuration, runner: runner, counters: counters, control: control, wakeup: wakeup,
+            capture: capture, notifier: notifier, handoff: handoff, modelIdentity: modelIdentity, logger: logger)
+
+        let endpoints = Mutex<[String]>([])
+        let failures = Mutex<[ZMQError]>([])
+        let opened = DispatchSemaphore(value: 0)
+        let finished = DispatchSemaphore(value: 0)
+        let report: @Sendable (Result<String, ZMQError>) -> Void = { result in
+            switch result {
+            case .success(let endpoint): endpoints.withLock { $0.append(endpoint) }
+            case .failure(let error): failures.withLock { $0.append(error) }
+            }
+            opened.signal()
+        }
+        let contextHandoff = ThreadHandoff(value: context)
+        let ingestHandoff = ThreadHandoff(value: ingest)
+        let schedulerHandoff = ThreadHandoff(value: scheduler)
+        let ingestThread = Thread {
+            ingestHandoff.value.run(context: contextHandoff.value, ready: report)
+            finished.signal()
+        }
+        ingestThread.name = "poyo-ingest"
+        let schedulerThread = Thread {
+            schedulerHandoff.value.run(context: contextHandoff.value, ready: report)
+            finished.signal()
+        }
+        schedulerThread.name = "poyo-scheduler"
+        ingestThread.start()
+        schedulerThread.start()
+        opened.wait()
+        opened.wait()
+        if let failure = failures.withLock({ $0.first }) {
+            control.requestStop()
+            context.shutdown()
+            finished.wait()
+            finished.wait()
+            throw failure
+        }
+        let bound = endpoints.withLock { $0 }
+        notifier.ready(status: "serving \(modelIdentity.path)")
+        logger.notice("serving", metadata: [
+            "model": "\(modelIdentity)", "session": "\(configuration.session)", "units": "\(binding.units.count)",
+            "readouts": "\(binding.readouts.map(\.name).joined(separator: ","))", "hop_s": "\(binding.hop)",
+            "budget_s": "\(binding.budget)", "endpoints": "\(bound.joined(separator: " "))",
+            "capture": "\(configuration.capture ?? "off")",
+        ])
+
+        var running = 2
+        while !control.shouldStop {
+            if control.takeReloadRequest() { reload(into: handoff) }
+            if finished.wait(timeout: .now() + .milliseconds(100)) == .success {
+                // A thread ended on its own (its socket failed): stop the other one too.
+                running -= 1
+                control.requestStop()
+            }
+        }
+        notifier.stopping()
+        logger.notice("stopping")
+        // Threads notice the flag within 100 ms; the scheduler finishes its tick first.
+        while running > 0, finished.wait(timeout: .now() + .seconds(5)) == .success { running -= 1 }
+        context.shutdown()
+        while running > 0, finished.wait(timeout: .now() + .seconds(2)) == .success { running -= 1 }
+        if running > 0 { logger.error("\(running) thread(s) did not stop in time") }
+        capture?.close()
+        scheduler.logSummary(title: "stopped")
+    }
+
+    /// SIGHUP: loads the configured model file again (replaced on disk) on this thread and hands
+    /// it to the scheduler, which swaps it in between ticks. A file that fails to load, or decodes
+    /// a different session, is refused and the running model keeps serving.
+    private func reload(into handoff: ModelHandoff) {
+        notifier.reloading()
+        do {
+            let (model, newBinding, identity) = try Self.loadModel(configuration: configuration)
+            guard newBinding.units == binding.units, newBinding.sessionRow == binding.sessionRow,
+                  newBinding.readouts.map(\.name) == binding.readouts.map(\.name),
+                  newBinding.readouts.map(\.dim) == binding.readouts.map(\.dim)
+            else {
+                logger.error("reload refused: \(configuration.model) decodes a different session, units or readouts; the running model keeps serving")
+                notifier.notify("READY=1")
+                return
+            }
+            handoff.offer(model, identity: identity)
+            logger.notice("reloaded model; swapping between ticks", metadata: ["model": "\(identity)"])
+        } catch {
+            logger.error("reload failed: \(error); the running model keeps serving")
+        }
+        notifier.notify("READY=1")
+    }
+}

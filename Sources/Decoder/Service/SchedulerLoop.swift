@@ -1,0 +1,217 @@
+import Dispatch
+import Foundation
+import Logging
+import POYO
+import SpikeWire
+import Synchronization
+import ZeroMQ
+
+/// Hands a model loaded on another thread to the scheduler, which swaps it in between ticks.
+/// (A lock, not `Mutex`: the model is not `Sendable`; it is handed over once and then used by
+/// the scheduler thread alone.)
+final class ModelHandoff: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pending: (POYOModel, ModelIdentity)?
+
+    func offer(_ model: POYOModel, identity: ModelIdentity) {
+        lock.lock()
+        pending = (model, identity)
+        lock.unlock()
+    }
+
+    func take() -> (POYOModel, ModelIdentity)? {
+        lock.lock()
+        defer {
+            pending = nil
+            lock.unlock()
+        }
+        return pending
+    }
+}
+
+/// The scheduler thread: owns the PUB socket and the model. It drains the ring, runs the due
+/// tick if its deadline can still be met (else skips and counts it), publishes the outputs, and
+/// every `status_interval` publishes the counters and latency percentiles. Between ticks it
+/// swaps in a reloaded model, feeds the systemd watchdog and notices a stalled source.
+final class SchedulerLoop {
+    let configuration: DecoderConfiguration
+    let runner: TickRunner
+    let counters: DecoderCounters
+    let control: ServiceControl
+    let wakeup: DispatchSemaphore
+    let capture: CaptureLog?
+    let notifier: SystemdNotifier
+    let handoff: ModelHandoff
+    let logger: Logger
+    private(set) var modelIdentity: ModelIdentity
+    private(set) var latency = LatencyRecorder()
+    private var forwardTime = ForwardTimeEstimate()
+    private var statusSequence: UInt64 = 0
+    private var stalled = false
+    private var warnedOverrun = false
+    private let budgetNS: UInt64
+
+    init(
+        configuration: DecoderConfiguration, runner: TickRunner, counters: DecoderCounters, control: ServiceControl,
+        wakeup: DispatchSemaphore, capture: CaptureLog?, notifier: SystemdNotifier, handoff: ModelHandoff,
+        modelIdentity: ModelIdentity, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.runner = runner
+        self.counters = counters
+        self.control = control
+        self.wakeup = wakeup
+        self.capture = capture
+        self.notifier = notifier
+        self.handoff = handoff
+        self.modelIdentity = modelIdentity
+        self.logger = logger
+        budgetNS = UInt64(runner.binding.budget * 1e9)
+    }
+
+    func run(context: ZMQContext, ready: (Result<String, ZMQError>) -> Void) {
+        do {
+            let socket = try ZMQSocket(context, type: .publisher, linger: 0)
+            try socket.setHighWaterMark(send: 10_000, receive: 1000)
+            if configuration.outputs.bind { try socket.bind(configuration.outputs.address) } else { try socket.connect(configuration.outputs.address) }
+            ready(.success(try socket.lastEndpoint))
+            serve(socket)
+        } catch {
+            ready(.failure(error))
+        }
+    }
+
+    private func serve(_ socket: borrowing ZMQSocket) {
+        if let cpu = configuration.modelCPU, !pinCurrentThread(toCPU: cpu) {
+            logger.warning("could not pin the scheduler thread to CPU \(cpu)")
+        }
+        let statusInterval = UInt64(configuration.statusInterval * 1e9)
+        let stallTimeout = UInt64(configuration.stallTimeout * 1e9)
+        let watchdogInterval = notifier.watchdogInterval.map { UInt64($0.components.seconds) * 1_000_000_000 + UInt64($0.components.attoseconds / 1_000_000_000) }
+        var nextStatus = MonotonicClock.nanoseconds() + statusInterval
+        var nextWatchdog = MonotonicClock.nanoseconds()
+        while !control.shouldStop {
+            runner.drain()
+            if let (model, identity) = handoff.take() {
+                runner.swapModel(model)
+                modelIdentity = identity
+                capture?.append(.session(configuration: (try? configuration.yaml()) ?? "", model: identity, monotonicNS: MonotonicClock.nanoseconds()))
+                logger.notice("model swapped between ticks", metadata: ["model": "\(identity)"])
+                notifier.status("serving \(identity.path)")
+            }
+            while let due = runner.dueTick() {
+                runTick(due, socket: socket)
+                runner.drain()
+            }
+            let now = MonotonicClock.nanoseconds()
+            checkStall(now: now, timeout: stallTimeout)
+            if now >= nextStatus {
+                publishStatus(socket: socket, now: now)
+                nextStatus = now + statusInterval
+            }
+            if let watchdogInterval, now >= nextWatchdog {
+                notifier.watchdog()
+                nextWatchdog = now + watchdogInterval
+            }
+            if control.takeDumpRequest() { logSummary(title: "counters on request") }
+            let untilStatus = nextStatus > now ? nextStatus - now : 0
+            _ = wakeup.wait(timeout: .now() + .nanoseconds(Int(min(untilStatus, 50_000_000))))
+        }
+        // Graceful stop: the tick in progress has finished; tell subscribers where things stand.
+        publishStatus(socket: socket, now: MonotonicClock.nanoseconds())
+    }
+
+    private func runTick(_ due: DueTick, socket: borrowing ZMQSocket) {
+        let start = MonotonicClock.nanoseconds()
+        let remaining = Int64(bitPattern: due.receivedAt &+ budgetNS &- start)
+        if forwardTime.shouldSkip(remaining: remaining) {
+            runner.skip(due)
+            if !warnedOverrun {
+                warnedOverrun = true
+                logger.warning("tick skipped: its deadline cannot be met (warned once; see ticks_skipped)", metadata: [
+                    "tick": "\(due.tick)", "waited_ms": "\(Double(start &- due.receivedAt) / 1e6)",
+                    "expected_forward_ms": "\(Double(forwardTime.upperBound()) / 1e6)", "budget_ms": "\(Double(budgetNS) / 1e6)",
+                ])
+            }
+            return
+        }
+        var failure: ForwardError?
+        guard let messages = runner.run(due, error: &failure) else {
+            logger.error("tick \(due.tick) not decoded: \(failure.map(String.init(describing:)) ?? "no source clock")")
+            return
+        }
+        if let first = messages.first { forwardTime.record(nanoseconds: first.header.stages.forwardDone &- first.header.stages.windowBuilt) }
+        for var message in messages {
+            message.header.stages.published = MonotonicClock.nanoseconds()
+            let frames = message.frames
+            do {
+                try socket.send(frames: frames, dontWait: true)
+            } catch {
+                logger.error("publishing an output failed: \(error)")
+            }
+            latency.record(nanoseconds: message.header.stages.published &- due.receivedAt)
+            capture?.append(.published(frames: frames, monotonicNS: message.header.stages.published))
+        }
+    }
+
+    private func checkStall(now: UInt64, timeout: UInt64) {
+        guard let last = runner.lastWatermarkReceivedAt else { return }
+        let isStalled = now > last && now - last > timeout
+        if isStalled != stalled {
+            stalled = isStalled
+            if stalled {
+                logger.warning("source stalled: no watermark for \(configuration.stallTimeout) s; nothing is published until it resumes")
+                notifier.status("source stalled")
+            } else {
+                logger.notice("source resumed")
+                notifier.status("serving \(modelIdentity.path)")
+            }
+        }
+    }
+
+    private func publishStatus(socket: borrowing ZMQSocket, now: UInt64) {
+        let summary = LatencyRecorder.summary(latency.period)
+        var header = StatusHeader()
+        header.statusSequence = statusSequence
+        header.monotonicNanoseconds = now
+        header.received = counters.received.value
+        header.accepted = counters.accepted.value
+        header.late = counters.late.value
+        header.dropped = counters.dropped.value
+        header.ticksRun = counters.ticksRun.value
+        header.ticksSkipped = counters.ticksSkipped.value
+        header.missedMessages = counters.missedMessages.value
+        header.latencySamples = summary.samples
+        header.latencyP50 = summary.p50
+        header.latencyP90 = summary.p90
+        header.latencyP99 = summary.p99
+        header.latencyMax = summary.max
+        header.state = (stalled ? StatusHeader.sourceStalledFlag : 0) | (runner.lastWatermarkReceivedAt == nil ? StatusHeader.noSourceFlag : 0)
+        let rejections = counters.rejectionCounts
+        header.rejectionCount = UInt32(rejections.count)
+        let message = StatusMessage(
+            header: header, model: modelIdentity.description, rejections: rejections,
+            daemonCounters: [
+                counters.unknownUnits.value, counters.otherSource.value, counters.reordered.value,
+                counters.ticksFailed.value, capture?.writeFailures ?? 0,
+            ])
+        statusSequence += 1
+        latency.startPeriod()
+        let frames = message.frames
+        do { try socket.send(frames: frames, dontWait: true) } catch { logger.error("publishing a status failed: \(error)") }
+        capture?.append(.published(frames: frames, monotonicNS: now))
+    }
+
+    func logSummary(title: String) {
+        let run = LatencyRecorder.summary(latency.run)
+        logger.notice("\(title)", metadata: [
+            "received": "\(counters.received.value)", "accepted": "\(counters.accepted.value)",
+            "rejected": "\(counters.rejectionCounts.reduce(0, +))", "late": "\(counters.late.value)",
+            "dropped": "\(counters.dropped.value)", "unknown_units": "\(counters.unknownUnits.value)",
+            "other_source": "\(counters.otherSource.value)", "missed_messages": "\(counters.missedMessages.value)",
+            "ticks_run": "\(counters.ticksRun.value)", "ticks_skipped": "\(counters.ticksSkipped.value)",
+            "ticks_failed": "\(counters.ticksFailed.value)",
+            "latency_ms": "p50 \(Double(run.p50) / 1e6) p90 \(Double(run.p90) / 1e6) p99 \(Double(run.p99) / 1e6) max \(Double(run.max) / 1e6) over \(run.samples)",
+        ])
+    }
+}

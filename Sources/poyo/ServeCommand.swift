@@ -1,0 +1,88 @@
+import ArgumentParser
+import Decoder
+import Foundation
+import Logging
+
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the real-time decoder: spikes in on a SUB socket, decoded behaviour out on a PUB socket.",
+        discussion: """
+            The configuration file is YAML (JSON works too); every option below overrides it.
+            See docs/serving.md and demo/serve.yaml. Signals: SIGTERM/SIGINT stop gracefully,
+            SIGHUP reloads the model file between ticks, SIGUSR1 logs the counters and latencies.
+            """
+    )
+
+    @Option(help: "Configuration file (YAML).") var config: String?
+    @Option(help: "Model file.") var model: String?
+    @Option(help: "Session vocabulary word of the recording.") var session: String?
+    @Option(help: "Map rig unit N to the vocabulary word <prefix>N.") var unitPrefix: String?
+    @Option(help: "Endpoint the spike SUB socket binds (e.g. tcp://127.0.0.1:5555).") var spikes: String?
+    @Option(help: "Endpoint the output PUB socket binds (e.g. tcp://127.0.0.1:5556).") var outputs: String?
+    @Option(help: "Seconds between ticks (default: the model's latent_step).") var hop: Double?
+    @Option(help: "Seconds a tick may take after its window completes (default: the hop).") var budget: Double?
+    @Option(help: "Capture log to append every message to.") var capture: String?
+    @Flag(help: "Do not write a capture log even if the configuration names one.") var noCapture = false
+    @Option(help: "Threads for the model's matrix products.") var threads: Int?
+    @Option(help: "CPU for the ingest thread.") var ingestCPU: Int?
+    @Option(help: "CPU for the scheduler (model) thread.") var modelCPU: Int?
+    @Flag(help: "Also publish the raw (normalized) model values.") var publishRawValues = false
+    @Flag(help: "Print the resolved configuration as YAML and exit.") var printConfig = false
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
+
+    func resolvedConfiguration() throws -> DecoderConfiguration {
+        var c: DecoderConfiguration
+        if let config {
+            c = try DecoderConfiguration.load(path: config)
+        } else {
+            guard let model, let session else {
+                throw ValidationError("give --config FILE, or at least --model and --session")
+            }
+            c = DecoderConfiguration(model: model, session: session)
+        }
+        if let model { c.model = model }
+        if let session { c.session = session }
+        if let unitPrefix { c.unitPrefix = unitPrefix }
+        if let spikes { c.spikes.address = spikes }
+        if let outputs { c.outputs.address = outputs }
+        if let hop { c.hop = hop }
+        if let budget { c.budget = budget }
+        if let capture { c.capture = capture }
+        if noCapture { c.capture = nil }
+        if let threads { c.threads = threads }
+        if let ingestCPU { c.ingestCPU = ingestCPU }
+        if let modelCPU { c.modelCPU = modelCPU }
+        if publishRawValues { c.publishRawValues = true }
+        return c
+    }
+
+    func run() throws {
+        let configuration = try resolvedConfiguration()
+        if printConfig {
+            print(try configuration.yaml(), terminator: "")
+            return
+        }
+        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "poyo.serve")
+        ServiceControl.installSignalHandlers()
+        let service: DecoderService
+        do {
+            service = try DecoderService(configuration: configuration, logger: logger)
+        } catch {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(2)
+        }
+        do {
+            try service.run()
+        } catch {
+            logger.critical("cannot serve: \(error)")
+            throw ExitCode(2)
+        }
+    }
+}
