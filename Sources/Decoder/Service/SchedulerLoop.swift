@@ -122,15 +122,17 @@ final class SchedulerLoop {
     }
 
     private func runTick(_ due: DueTick, socket: borrowing ZMQSocket) {
+        let windowTokens = runner.assemble(due)
         let start = MonotonicClock.nanoseconds()
         let remaining = Int64(bitPattern: due.receivedAt &+ budgetNS &- start)
-        if forwardTime.shouldSkip(remaining: remaining) {
+        if forwardTime.shouldSkip(remaining: remaining, windowTokens: windowTokens) {
             runner.skip(due)
             if !warnedOverrun {
                 warnedOverrun = true
                 logger.warning("tick skipped: its deadline cannot be met (warned once; see ticks_skipped)", metadata: [
-                    "tick": "\(due.tick)", "waited_ms": "\(Double(start &- due.receivedAt) / 1e6)",
-                    "expected_forward_ms": "\(Double(forwardTime.upperBound()) / 1e6)", "budget_ms": "\(Double(budgetNS) / 1e6)",
+                    "tick": "\(due.tick)", "waited_ms": "\(Double(start &- due.receivedAt) / 1e6)", "tokens": "\(windowTokens)",
+                    "expected_forward_ms": "\(Double(forwardTime.expected(windowTokens: windowTokens)) / 1e6)",
+                    "budget_ms": "\(Double(budgetNS) / 1e6)",
                 ])
             }
             return
@@ -140,7 +142,9 @@ final class SchedulerLoop {
             logger.error("tick \(due.tick) not decoded: \(failure.map(String.init(describing:)) ?? "no source clock")")
             return
         }
-        if let first = messages.first { forwardTime.record(nanoseconds: first.header.stages.forwardDone &- first.header.stages.windowBuilt) }
+        if let first = messages.first {
+            forwardTime.record(nanoseconds: first.header.stages.forwardDone &- first.header.stages.windowBuilt, tokens: windowTokens)
+        }
         for var message in messages {
             message.header.stages.published = MonotonicClock.nanoseconds()
             let frames = message.frames

@@ -32,6 +32,7 @@ public final class TickRunner {
     public private(set) var lastWatermarkReceivedAt: UInt64?
     private var nextSequence: UInt64 = 0
     private var output: ModelOutput
+    private var assembledTick: Int64?
 
     public init(model: POYOModel, binding: SessionBinding, ring: SpikeRing, counters: DecoderCounters, publishRawValues: Bool = false) {
         self.model = model
@@ -101,13 +102,22 @@ public final class TickRunner {
         counters.ticksSkipped.increment()
     }
 
+    /// Builds the window of a due tick (call before `run`); returns its number of input tokens,
+    /// which tells how long the forward pass will take.
+    public func assemble(_ due: DueTick) -> Int {
+        guard let rate = tickRate else { return 0 }
+        history.evict(before: due.windowStart)
+        assembler.assemble(start: due.windowStart, end: due.tick, tickRate: rate, history: history)
+        assembledTick = due.tick
+        return assembler.window.inputUnitIndex.count
+    }
+
     /// Runs a due tick: one output message per decoded readout, stage timestamps set up to
     /// `forwardDone` (the publisher sets `published`). Nil when the model refused the window
     /// (counted in `ticksFailed`; `error` says why).
     public func run(_ due: DueTick, error: inout ForwardError?) -> [OutputMessage]? {
         guard let rate = tickRate else { return nil }
-        history.evict(before: due.windowStart)
-        assembler.assemble(start: due.windowStart, end: due.tick, tickRate: rate, history: history)
+        if assembledTick != due.tick { _ = assemble(due) }
         let built = MonotonicClock.nanoseconds()
         do {
             try model.forward(assembler.window, into: &output)
