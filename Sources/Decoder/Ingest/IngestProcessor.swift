@@ -9,6 +9,8 @@ public final class IngestProcessor {
     let counters: DecoderCounters
     private var tracker = SequenceTracker()
     private let events: UnsafeMutableBufferPointer<SpikeEvent>
+    public static let maxTickRate: UInt64 = 1_000_000_000_000
+
     /// The source decoded: configured, or the first one heard.
     public private(set) var source: UInt32?
 
@@ -32,6 +34,12 @@ public final class IngestProcessor {
             header = try RigMessageDecoder.decode(frames: frames, into: events)
         } catch {
             counters.reject(error)
+            return false
+        }
+        // The protocol allows any positive rate; beyond 1 THz no rig exists and tick arithmetic
+        // (a window is sequence_length * rate ticks) would approach Int64's range.
+        guard header.tickRate <= Self.maxTickRate else {
+            counters.reject(.badTickRate)
             return false
         }
         if source == nil { source = header.sourceID }

@@ -80,9 +80,14 @@ public struct SessionBinding: Sendable {
     @inline(__always)
     public func position(ofRigUnit id: UInt32) -> Int32? { positionOfRigID[id] }
 
-    /// Hop and window length in ticks of a clock of `tickRate` Hz (rounded to whole ticks).
+    /// Hop and window length in ticks of a clock of `tickRate` Hz (rounded to whole ticks,
+    /// at least 1, and clamped so that an absurd declared rate cannot overflow).
     public func ticks(tickRate: UInt64) -> (hop: Int64, sequence: Int64) {
         let rate = Double(tickRate)
-        return (max(1, Int64((hop * rate).rounded())), max(1, Int64((hyperparameters.sequenceLength * rate).rounded())))
+        func whole(_ seconds: Double) -> Int64 {
+            let ticks = (seconds * rate).rounded()
+            return ticks >= 9.0e18 ? Int64(9.0e18) : max(1, Int64(ticks))
+        }
+        return (whole(hop), whole(hyperparameters.sequenceLength))
     }
 }

@@ -88,7 +88,8 @@ public final class TickRunner {
     /// counted: a late tick is never run behind a newer one.
     public func dueTick() -> DueTick? {
         // The watermark includes its own instant: every spike before watermark + 1 has been sent.
-        guard watermark >= 0, let schedule, let ready = self.schedule?.takeReady(watermark: watermark + 1) else { return nil }
+        let sentBefore = watermark == .max ? watermark : watermark + 1
+        guard watermark >= 0, let schedule, let ready = self.schedule?.takeReady(watermark: sentBefore) else { return nil }
         if ready.skipped > 0 {
             counters.ticksSkipped.increment(by: UInt64(ready.skipped))
             nextSequence &+= UInt64(ready.skipped)

@@ -20,16 +20,18 @@ public struct TickSchedule: Sendable {
     /// Anchors the grid at the first data time (a spike or a watermark), once.
     public mutating func observe(firstTime time: Int64) {
         guard nextTick == nil else { return }
-        let earliest = time + sequenceTicks
-        nextTick = Self.ceiling(earliest, to: hopTicks)
+        // Saturating: a rig clock near Int64.max must not trap the daemon.
+        let earliest = time.addingReportingOverflow(sequenceTicks)
+        nextTick = earliest.overflow ? Int64.max : Self.ceiling(earliest.partialValue, to: hopTicks)
     }
 
     /// The newest tick the watermark completes and how many older ready ticks it supersedes
     /// (skipped: a late tick is never run behind a newer one), or nil when none is ready.
     public mutating func takeReady(watermark: Int64) -> (tick: Int64, skipped: Int64)? {
-        guard let next = nextTick, watermark >= next else { return nil }
+        guard let next = nextTick, next < Int64.max, watermark >= next else { return nil }
         let newest = next + (watermark - next) / hopTicks * hopTicks
-        nextTick = newest + hopTicks
+        let following = newest.addingReportingOverflow(hopTicks)
+        nextTick = following.overflow ? Int64.max : following.partialValue
         return (newest, (newest - next) / hopTicks)
     }
 
@@ -40,7 +42,8 @@ public struct TickSchedule: Sendable {
     public var oldestNeeded: Int64? { nextTick.map { $0 - sequenceTicks } }
 
     static func ceiling(_ value: Int64, to step: Int64) -> Int64 {
-        let quotient = value >= 0 ? (value + step - 1) / step : value / step
-        return quotient * step
+        let quotient = value / step + (value % step > 0 ? 1 : 0)
+        let (product, overflow) = quotient.multipliedReportingOverflow(by: step)
+        return overflow ? Int64.max : product
     }
 }
