@@ -97,8 +97,17 @@ struct RotaryFrequencies {
                     scalars[j &+ 1] = x1 * cs[j &+ 1] + x0 * sign * ss[j &+ 1]
                     j &+= 2
                 }
-                if source != nil, width < dimHead {
-                    (scalars + width).update(from: inputs + width, count: dimHead &- width)
+                if source != nil {
+                    // The unrotated columns, copied inline (a memmove call per head costs more here).
+                    var k = width
+                    while k &+ 8 <= dimHead {
+                        head.storeBytes(of: input.loadUnaligned(fromByteOffset: k &* 4, as: SIMD8<Float>.self), toByteOffset: k &* 4, as: SIMD8<Float>.self)
+                        k &+= 8
+                    }
+                    while k < dimHead {
+                        scalars[k] = inputs[k]
+                        k &+= 1
+                    }
                 }
             }
         }
