@@ -450,6 +450,12 @@ def test_late_backwards_unknown_and_malformed_messages_are_counted(daemons):
     assert_counters_add_up(status)
     assert status.ticks_skipped == 0 and status.daemon_count("ticks_failed") == 0
     assert [o.tick_sequence for o in session.outputs] == list(range(len(session.outputs)))
+    # Every kind of bad input also gets a clear message in the log (rate-limited per kind).
+    log = daemon.stderr
+    for said in ["rejected rig message: time_went_backwards", "rejected rig message: bad_magic",
+                 "rejected rig message: frame_count", "late spike events", "rig units the configuration does not map",
+                 "which this daemon does not decode"]:
+        assert said in log, f"{said!r} not in the log:\n{log}"
 
 
 # --------------------------------------------------------------------------------------

@@ -24,28 +24,42 @@ public final class IngestProcessor {
 
     deinit { events.deallocate() }
 
+    /// What became of one message (also counted in `counters`), for the ingest thread's log.
+    public struct Outcome: Equatable, Sendable {
+        public var carriedWatermark = false
+        public var rejection: WireRejection?
+        public var otherSource: UInt32?
+        public var lateEvents = 0
+        public var unknownUnits = 0
+        public var missedMessages: UInt64 = 0
+    }
+
     /// Processes one multipart message received at `receivedAt` (CLOCK_MONOTONIC ns).
-    /// Returns true when it carried a watermark (the scheduler may have a window to run).
+    /// `carriedWatermark` says the scheduler may have a window to run.
     @discardableResult
-    public func process(frames: UnsafeBufferPointer<UnsafeRawBufferPointer>, receivedAt: UInt64) -> Bool {
+    public func process(frames: UnsafeBufferPointer<UnsafeRawBufferPointer>, receivedAt: UInt64) -> Outcome {
         counters.received.increment()
+        var outcome = Outcome()
         let header: RigHeader
         do {
             header = try RigMessageDecoder.decode(frames: frames, into: events)
         } catch {
             counters.reject(error)
-            return false
+            outcome.rejection = error
+            return outcome
         }
         // The protocol allows any positive rate; beyond 1 THz no rig exists and tick arithmetic
         // (a window is sequence_length * rate ticks) would approach Int64's range.
         guard header.tickRate <= Self.maxTickRate else {
             counters.reject(.badTickRate)
-            return false
+            outcome.rejection = .badTickRate
+            return outcome
         }
         if source == nil { source = header.sourceID }
         guard header.sourceID == source else {
             counters.otherSource.increment()
-            return false
+            outcome.otherSource = header.sourceID
+            return outcome
         }
         let batch = UnsafeBufferPointer(rebasing: events[0..<Int(header.eventCount)])
         let admission: SequenceTracker.Admission
@@ -53,7 +67,8 @@ public final class IngestProcessor {
             admission = try tracker.admit(header, events: batch)
         } catch {
             counters.reject(error)
-            return false
+            outcome.rejection = error
+            return outcome
         }
         counters.accepted.increment()
         counters.missedMessages.increment(by: admission.missedMessages)
@@ -71,9 +86,13 @@ public final class IngestProcessor {
             ring.push(.spike(time: event.time, unit: position))
         }
         if unknown > 0 { counters.unknownUnits.increment(by: unknown) }
-        guard let watermark = header.watermark else { return false }
+        outcome.lateEvents = admission.lateEvents
+        outcome.unknownUnits = Int(unknown)
+        outcome.missedMessages = admission.missedMessages
+        guard let watermark = header.watermark else { return outcome }
         ring.push(.watermark(time: watermark, receivedAt: receivedAt))
-        return true
+        outcome.carriedWatermark = true
+        return outcome
     }
 
     private var started = false

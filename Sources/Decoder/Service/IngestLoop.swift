@@ -42,6 +42,7 @@ struct IngestLoop {
         }
         // One more frame than any rig message has, so a longer message is seen as one.
         var message = ZMQMultipartMessage(capacity: 4)
+        var badInput = BadInputLog(logger: logger)
         while !control.shouldStop {
             do {
                 guard try socket.receive(into: &message) else { continue }
@@ -54,8 +55,10 @@ struct IngestLoop {
             if let capture {
                 capture.append(.received(frames: message.frames.map { Array($0) }, monotonicNS: receivedAt))
             }
-            if processor.process(frames: message.frames, receivedAt: receivedAt) {
-                wakeup.signal()
+            let outcome = processor.process(frames: message.frames, receivedAt: receivedAt)
+            if outcome.carriedWatermark { wakeup.signal() }
+            if outcome != IngestProcessor.Outcome(carriedWatermark: outcome.carriedWatermark) {
+                badInput.note(outcome, at: receivedAt)
             }
         }
     }

@@ -1,0 +1,42 @@
+import Logging
+
+/// Says in the log what the counters count: the first time each kind of bad input is seen, then
+/// at most once per `interval` per kind with how many came since, so a rig that sends garbage
+/// at 1 kHz cannot flood the journal.
+struct BadInputLog {
+    let logger: Logger
+    let interval: UInt64 = 5_000_000_000
+    private var lastLogged: [String: UInt64] = [:]
+    private var unlogged: [String: UInt64] = [:]
+
+    init(logger: Logger) { self.logger = logger }
+
+    mutating func note(_ outcome: IngestProcessor.Outcome, at now: UInt64) {
+        if let rejection = outcome.rejection {
+            note("rejected rig message: \(rejection.name)", count: 1, at: now)
+        }
+        if let other = outcome.otherSource {
+            note("message of rig source \(other), which this daemon does not decode", count: 1, at: now)
+        }
+        if outcome.lateEvents > 0 {
+            note("late spike events (at or before the source's previous watermark), dropped", count: UInt64(outcome.lateEvents), at: now)
+        }
+        if outcome.unknownUnits > 0 {
+            note("spike events of rig units the configuration does not map", count: UInt64(outcome.unknownUnits), at: now)
+        }
+        if outcome.missedMessages > 0 {
+            note("rig messages missing by sequence number", count: outcome.missedMessages, at: now)
+        }
+    }
+
+    private mutating func note(_ what: String, count: UInt64, at now: UInt64) {
+        let pending = unlogged[what, default: 0] + count
+        if let last = lastLogged[what], now &- last < interval {
+            unlogged[what] = pending
+            return
+        }
+        logger.warning("\(what)", metadata: ["count": "\(pending)", "since": lastLogged[what] == nil ? "start" : "last report"])
+        lastLogged[what] = now
+        unlogged[what] = 0
+    }
+}
