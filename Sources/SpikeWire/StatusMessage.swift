@@ -63,6 +63,8 @@ public enum DaemonCounter: Int, CaseIterable, Sendable {
     case ticksFailed = 3
     /// Capture-log writes that failed.
     case captureFailures = 4
+    /// Model reloads (SIGHUP) refused: the file failed to load or decodes another session.
+    case reloadsFailed = 5
 
     /// The name used in JSON and the Python client (`DAEMON_COUNTERS`): `snake_case`.
     public var name: String {
@@ -72,6 +74,7 @@ public enum DaemonCounter: Int, CaseIterable, Sendable {
         case .reordered: "reordered"
         case .ticksFailed: "ticks_failed"
         case .captureFailures: "capture_failures"
+        case .reloadsFailed: "reloads_failed"
         }
     }
 }

@@ -112,6 +112,20 @@ import Testing
         expectRefusal(kind, .badMetadata, mentioning: ["Transformer"])
     }
 
+    /// An isolated model survives its file being truncated in place (a mapped one would die of
+    /// SIGBUS on its next read of a lost page).
+    @Test func anIsolatedModelSurvivesItsFileBeingTruncated() throws {
+        let path = try write(try bytes(), "isolated.safetensors")
+        let model = try POYOModel(path: path, isolated: true)
+        let window = try ModelWindow(file: SafeTensorsFile(path: Fixtures.inputs("poyo_odd")))
+        let before = try model.forward(window).readouts[0].values
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.truncate(atOffset: 100)
+        try handle.close()
+        #expect(try model.forward(window).readouts[0].values == before)
+        #expect(throws: ModelFileError.self) { try POYOModel(path: path, isolated: true) }
+    }
+
     @Test func unalignedTensorsAreCopiedAndStillCorrect() throws {
         // Metadata of odd length shifts every tensor off 4-byte alignment.
         let file = try SafeTensorsFile(path: source)

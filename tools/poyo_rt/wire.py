@@ -47,6 +47,7 @@ DAEMON_COUNTERS = (
     "reordered",         # spike events inserted out of time order
     "ticks_failed",      # ticks whose forward pass refused the window
     "capture_failures",  # capture-log writes that failed
+    "reloads_failed",  # model reloads (SIGHUP) refused: the file failed to load or decodes another session
 )
 
 

@@ -684,6 +684,34 @@ def test_sighup_swaps_the_model_between_ticks(daemons, tmp_path):
     assert "reloaded model" in daemon.stderr and "reload failed" not in daemon.stderr
 
 
+def test_sighup_with_a_corrupt_model_keeps_the_running_one(daemons, tmp_path):
+    model = tmp_path / "model.safetensors"
+    shutil.copyfile(MODEL, model)
+    daemon = daemons(model=model, hop=0.1)
+    session = connect(daemons, daemon)
+    rng = np.random.default_rng(9)
+    end = round(3.0 * RATE)
+    times, units = poisson(rng, 1, end)
+    position = round(1.3 * RATE)
+    session.stream(times, units, position)
+    good = model.read_bytes()
+    model.write_bytes(good[: len(good) // 3])  # truncated mid-file, as a half-finished copy would be
+    daemon.signal(signal.SIGHUP)
+    while "reload failed" not in daemon.stderr:
+        assert position < end - 3 * daemon.hop_ticks, f"no refusal logged:\n{daemon.stderr}"
+        position += daemon.hop_ticks
+        session.stream(times, units, position)
+    assert "truncated" in daemon.stderr
+    position += 3 * daemon.hop_ticks
+    session.stream(times, units, position)
+    outputs = session.outputs
+    assert [o.window_end for o in outputs] == list(range(first_tick(session), position + 1, daemon.hop_ticks))
+    model.write_bytes(good)  # the decoder kept the model it had: outputs equal the original's
+    reference = offline_forward(tmp_path, outputs[-1].window_end, times, units, model=model)
+    assert np.abs(outputs[-1].raw_values - reference).max() <= TOLERANCE * max(1.0, np.abs(reference).max())
+    assert session.settled_status().daemon_count("reloads_failed") == 1
+
+
 # --------------------------------------------------------------------------------------
 # h. systemd notify protocol
 # --------------------------------------------------------------------------------------

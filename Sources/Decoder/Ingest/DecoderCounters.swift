@@ -29,6 +29,8 @@ public final class DecoderCounters: @unchecked Sendable {
     public let ticksSkipped = Atomic<UInt64>(0)
     /// Ticks whose forward pass failed (a bad window; the message says why in the log).
     public let ticksFailed = Atomic<UInt64>(0)
+    /// Model reloads refused (the file failed to load, or decodes another session).
+    public let reloadsFailed = Atomic<UInt64>(0)
 
     public init() {
         rejections = .allocate(capacity: Self.reasons)

@@ -44,7 +44,8 @@ public final class DecoderService: @unchecked Sendable {
     /// cached and its scratch sized by a busy synthetic window (every unit at 50 Hz), so that the
     /// first real ticks neither allocate nor run slow.
     static func loadModel(configuration: DecoderConfiguration) throws -> (POYOModel, SessionBinding, ModelIdentity) {
-        let model = try POYOModel(path: configuration.model)
+        // Isolated from the file: an operator replacing it in place must not crash the daemon (SIGBUS).
+        let model = try POYOModel(path: configuration.model, isolated: true)
         let binding = try SessionBinding(configuration: configuration, model: model.description)
         let identity = try ModelIdentity(file: configuration.model)
         model.prepare(units: binding.units.map(\.row))
@@ -159,6 +160,7 @@ public final class DecoderService: @unchecked Sendable {
                   newBinding.readouts.map(\.name) == binding.readouts.map(\.name),
                   newBinding.readouts.map(\.dim) == binding.readouts.map(\.dim)
             else {
+                counters.reloadsFailed.increment()
                 logger.error("reload refused: \(configuration.model) decodes a different session, units or readouts; the running model keeps serving")
                 notifier.notify("READY=1")
                 return
@@ -166,6 +168,7 @@ public final class DecoderService: @unchecked Sendable {
             handoff.offer(model, identity: identity)
             logger.notice("reloaded model; swapping between ticks", metadata: ["model": "\(identity)"])
         } catch {
+            counters.reloadsFailed.increment()
             logger.error("reload failed: \(error); the running model keeps serving")
         }
         notifier.notify("READY=1")

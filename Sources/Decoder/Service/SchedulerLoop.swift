@@ -197,7 +197,7 @@ final class SchedulerLoop {
             header: header, model: modelIdentity.description, rejections: rejections,
             daemonCounters: [
                 counters.unknownUnits.value, counters.otherSource.value, counters.reordered.value,
-                counters.ticksFailed.value, capture?.writeFailures ?? 0,
+                counters.ticksFailed.value, capture?.writeFailures ?? 0, counters.reloadsFailed.value,
             ])
         statusSequence += 1
         latency.startPeriod()

@@ -18,8 +18,10 @@ public final class POYOModel {
     /// Readout position of each registry id (POYO+ decoder index), -1 when none.
     let readoutOfDecoder: [Int]
 
-    public init(path: String) throws(ModelFileError) {
-        let file = try SafeTensorsFile(path: path)
+    /// Loads a model file. `isolated` reads it into private memory instead of mapping it, so that
+    /// replacing the file in place later cannot crash a long-running process (see `MappedFile`).
+    public init(path: String, isolated: Bool = false) throws(ModelFileError) {
+        let file = try SafeTensorsFile(file: MappedFile(path: path, isolated: isolated))
         let description = try ModelDescription.read(from: file)
         self.description = description
         weights = try ModelWeights(file: file, description: description)
