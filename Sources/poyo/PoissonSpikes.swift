@@ -1,17 +1,6 @@
+import Decoder
 import Foundation
 import POYO
-
-/// A small, seeded generator so benchmark windows are the same from run to run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Homogeneous Poisson spike trains for `units` units at `rate` Hz over one window,
 /// merged in time order: the synthetic load of `poyo bench`.

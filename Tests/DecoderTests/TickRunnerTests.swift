@@ -41,7 +41,7 @@ import Testing
 
     /// Poisson spikes of rig units 0..<200 (mapped by the unit prefix), sorted, 30 kHz ticks.
     static func spikes(seconds: Double, seed: UInt64) -> [SpikeEvent] {
-        var generator = SeededGenerator(state: seed)
+        var generator = SplitMix64(state: seed)
         var events: [SpikeEvent] = []
         for unit in 0..<200 {
             var t = 0.0
@@ -130,16 +130,6 @@ import Testing
     }
 }
 
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Times and rates at the edges of what the wire allows never trap the daemon.
 @Suite struct ExtremeClockTests {
@@ -168,7 +158,7 @@ struct SeededGenerator: RandomNumberGenerator {
 @Suite struct MutatedStreamTests {
     @Test func mutatedMessagesAreCountedAndNeverCrash() throws {
         var pipeline = try TickRunnerTests.Pipeline(hop: 0.1)
-        var generator = SeededGenerator(state: 42)
+        var generator = SplitMix64(state: 42)
         var sent: UInt64 = 0
         var time: Int64 = 0
         for step in 0..<20_000 {
