@@ -13,6 +13,8 @@ public final class IngestProcessor {
 
     /// The source decoded: configured, or the first one heard.
     public private(set) var source: UInt32?
+    /// Whether the scheduler has been told the source's clock yet.
+    private var started = false
 
     public init(binding: SessionBinding, ring: SpikeRing, counters: DecoderCounters, source: UInt32?) {
         self.binding = binding
@@ -94,6 +96,4 @@ public final class IngestProcessor {
         outcome.carriedWatermark = true
         return outcome
     }
-
-    private var started = false
 }

@@ -3,7 +3,6 @@ import Foundation
 import Logging
 import POYO
 import SpikeWire
-import Synchronization
 import ZeroMQ
 
 /// Hands a model loaded on another thread to the scheduler, which swaps it in between ticks.
