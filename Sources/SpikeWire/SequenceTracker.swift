@@ -27,6 +27,12 @@ public struct SequenceTracker {
         sources.reserveCapacity(expectedSources)
     }
 
+    /// Forgets everything about `sourceID`: its next message starts it afresh, as a restart would.
+    /// (A receiver's policy, not the rig's: see the daemon's resynchronisation.)
+    public mutating func forget(_ sourceID: UInt32) {
+        sources[sourceID] = nil
+    }
+
     /// The latest watermark of `sourceID`, or nil before its first one.
     public func watermark(of sourceID: UInt32) -> Int64? {
         guard let state = sources[sourceID], state.watermark >= 0 else { return nil }

@@ -65,6 +65,8 @@ public enum DaemonCounter: Int, CaseIterable, Sendable {
     case captureFailures = 4
     /// Model reloads (SIGHUP) refused: the file failed to load or decodes another session.
     case reloadsFailed = 5
+    /// Times a rig source's history was forgotten after its messages kept being rejected.
+    case resynchronizations = 6
 
     /// The name used in JSON and the Python client (`DAEMON_COUNTERS`): `snake_case`.
     public var name: String {
@@ -75,6 +77,7 @@ public enum DaemonCounter: Int, CaseIterable, Sendable {
         case .ticksFailed: "ticks_failed"
         case .captureFailures: "capture_failures"
         case .reloadsFailed: "reloads_failed"
+        case .resynchronizations: "resynchronizations"
         }
     }
 }

@@ -199,3 +199,39 @@ import Testing
         #expect(c.ticksRun.value > 0)
     }
 }
+
+/// One bogus message must not stop decoding for good: after a run of rejections the source's
+/// history is forgotten and decoding resumes on the rig's real timeline.
+@Suite struct ResynchronizationTests {
+    @Test func aBogusFutureTimeIsRecoveredFrom() throws {
+        var pipeline = try TickRunnerTests.Pipeline(hop: 0.1)
+        var outputs: [OutputMessage] = []
+        func decode(_ pipeline: inout TickRunnerTests.Pipeline) {
+            pipeline.runner.drain()
+            while let due = pipeline.runner.dueTick() {
+                var error: ForwardError?
+                outputs += pipeline.runner.run(due, error: &error) ?? []
+            }
+        }
+        var time: Int64 = 0
+        func batch(_ pipeline: inout TickRunnerTests.Pipeline) {
+            time += 300
+            pipeline.sendBatch([SpikeEvent(time: time - 100, unit: UInt32(time % 200))], watermark: time - 1)
+        }
+        for _ in 0..<200 { batch(&pipeline) }  // 2 s of data
+        decode(&pipeline)
+        let before = outputs.count
+        #expect(before > 0)
+        // The rig glitches once: a spike a day in the future.
+        pipeline.sendBatch([SpikeEvent(time: time + 30_000 * 86_400, unit: 1)], watermark: nil)
+        for _ in 0..<(IngestProcessor.resynchronizeAfter - 1) { batch(&pipeline) }
+        #expect(pipeline.counters.rejected(.timeWentBackwards) == UInt64(IngestProcessor.resynchronizeAfter - 1))
+        #expect(pipeline.counters.resynchronizations.value == 0)
+        batch(&pipeline)  // the 100th rejection: the source's history is forgotten
+        #expect(pipeline.counters.resynchronizations.value == 1)
+        for _ in 0..<250 { batch(&pipeline) }  // accepted again; one window later, ticks resume
+        decode(&pipeline)
+        #expect(outputs.count > before)
+        #expect(outputs.last!.header.windowEnd > time - 30_000)
+    }
+}

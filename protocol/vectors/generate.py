@@ -82,7 +82,7 @@ def valid_messages() -> list[tuple[str, str, object]]:
                     latency_p50_ns=4_100_000, latency_p90_ns=4_800_000, latency_p99_ns=6_000_000,
                     latency_max_ns=9_500_000, model="poyo_1.3M sha256:0123abcd",
                     rejections=np.arange(len(Rejection), dtype=np.uint64), state=STATUS_SOURCE_STALLED,
-                    daemon_counters=np.array([17, 2, 5, 1, 0, 1], dtype=np.uint64))
+                    daemon_counters=np.array([17, 2, 5, 1, 0, 1, 0], dtype=np.uint64))
     assert len(status.daemon_counters) == len(DAEMON_COUNTERS)
     return [
         ("spike_batch_basic", "five events of source 7, sample indices at 30 kHz",

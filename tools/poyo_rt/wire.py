@@ -48,6 +48,7 @@ DAEMON_COUNTERS = (
     "ticks_failed",      # ticks whose forward pass refused the window
     "capture_failures",  # capture-log writes that failed
     "reloads_failed",  # model reloads (SIGHUP) refused: the file failed to load or decodes another session
+    "resynchronizations",  # a rig source's history forgotten after its messages kept being rejected
 )
 
 

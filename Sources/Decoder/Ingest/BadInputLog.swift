@@ -24,6 +24,9 @@ struct BadInputLog {
         if outcome.unknownUnits > 0 {
             note("spike events of rig units the configuration does not map", count: UInt64(outcome.unknownUnits), at: now)
         }
+        if outcome.resynchronized {
+            logger.error("the rig source's messages kept going back in time or sequence: its history is forgotten and it starts afresh (decoding resumes one window later)")
+        }
         if outcome.missedMessages > 0 {
             note("rig messages missing by sequence number", count: outcome.missedMessages, at: now)
         }

@@ -31,6 +31,8 @@ public final class DecoderCounters: @unchecked Sendable {
     public let ticksFailed = Atomic<UInt64>(0)
     /// Model reloads refused (the file failed to load, or decodes another session).
     public let reloadsFailed = Atomic<UInt64>(0)
+    /// Times the decoded source's history was forgotten after its messages kept being rejected.
+    public let resynchronizations = Atomic<UInt64>(0)
 
     public init() {
         rejections = .allocate(capacity: Self.reasons)

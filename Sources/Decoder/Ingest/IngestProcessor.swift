@@ -11,10 +11,35 @@ public final class IngestProcessor {
     private let events: UnsafeMutableBufferPointer<SpikeEvent>
     public static let maxTickRate: UInt64 = 1_000_000_000_000
 
+    /// One bogus message (a time far in the future, a huge sequence number, another tick rate)
+    /// would otherwise get every later message of the source rejected until the rig restarts,
+    /// and decoding would stop for good. After `resynchronizeAfter` such rejections in a row,
+    /// the source's history is forgotten: its next message starts it afresh (counted in
+    /// `resynchronizations`, logged), and decoding resumes one window later.
+    private func resynchronizeIfStuck(after error: WireRejection, source: UInt32, outcome: inout Outcome) {
+        switch error {
+        case .timeWentBackwards, .duplicateSequence, .watermarkWentBackwards, .tickRateChanged:
+            rejectedInARow += 1
+            if rejectedInARow >= Self.resynchronizeAfter {
+                tracker.forget(source)
+                rejectedInARow = 0
+                started = false  // the next accepted message tells the scheduler to start afresh
+                counters.resynchronizations.increment()
+                outcome.resynchronized = true
+            }
+        default:
+            break
+        }
+    }
+
     /// The source decoded: configured, or the first one heard.
     public private(set) var source: UInt32?
     /// Whether the scheduler has been told the source's clock yet.
     private var started = false
+    /// Messages of the decoded source rejected in a row by its history (time or sequence going back).
+    private var rejectedInARow = 0
+    /// After this many, the source is taken to have a new timeline (see `resynchronizeIfStuck`).
+    public static let resynchronizeAfter = 100
 
     public init(binding: SessionBinding, ring: SpikeRing, counters: DecoderCounters, source: UInt32?) {
         self.binding = binding
@@ -34,6 +59,8 @@ public final class IngestProcessor {
         public var lateEvents = 0
         public var unknownUnits = 0
         public var missedMessages: UInt64 = 0
+        /// The source's history was forgotten after too many rejections in a row.
+        public var resynchronized = false
     }
 
     /// Processes one multipart message received at `receivedAt` (CLOCK_MONOTONIC ns).
@@ -70,8 +97,10 @@ public final class IngestProcessor {
         } catch {
             counters.reject(error)
             outcome.rejection = error
+            resynchronizeIfStuck(after: error, source: header.sourceID, outcome: &outcome)
             return outcome
         }
+        rejectedInARow = 0
         counters.accepted.increment()
         counters.missedMessages.increment(by: admission.missedMessages)
         if admission.restarted || header.sequence == 0 || !started {

@@ -197,6 +197,7 @@ final class SchedulerLoop {
             daemonCounters: [
                 counters.unknownUnits.value, counters.otherSource.value, counters.reordered.value,
                 counters.ticksFailed.value, capture?.writeFailures ?? 0, counters.reloadsFailed.value,
+                counters.resynchronizations.value,
             ])
         statusSequence += 1
         latency.startPeriod()
