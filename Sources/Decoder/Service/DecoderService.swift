@@ -86,10 +86,10 @@ public final class DecoderService: @unchecked Sendable {
             capture: capture, notifier: notifier, handoff: handoff, modelIdentity: modelIdentity, logger: logger)
 
         let endpoints = Mutex<[String]>([])
-        let failures = Mutex<[ZMQError]>([])
+        let failures = Mutex<[ConfigurationError]>([])
         let opened = DispatchSemaphore(value: 0)
         let finished = DispatchSemaphore(value: 0)
-        let report: @Sendable (Result<String, ZMQError>) -> Void = { result in
+        let report: @Sendable (Result<String, ConfigurationError>) -> Void = { result in
             switch result {
             case .success(let endpoint): endpoints.withLock { $0.append(endpoint) }
             case .failure(let error): failures.withLock { $0.append(error) }

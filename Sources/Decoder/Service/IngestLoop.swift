@@ -15,13 +15,13 @@ struct IngestLoop {
     let logger: Logger
 
     /// Opens the socket (reporting the outcome through `ready`) and runs until stopped.
-    func run(context: ZMQContext, ready: (Result<String, ZMQError>) -> Void) {
+    func run(context: ZMQContext, ready: (Result<String, ConfigurationError>) -> Void) {
         do {
             let socket = try openSocket(context)
             ready(.success(try socket.lastEndpoint))
             receive(from: socket)
         } catch {
-            ready(.failure(error))
+            ready(.failure(ConfigurationError("spikes socket \(configuration.spikes.address): \(error)")))
         }
     }
 

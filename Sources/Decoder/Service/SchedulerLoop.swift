@@ -68,7 +68,7 @@ final class SchedulerLoop {
         budgetNS = UInt64(runner.binding.budget * 1e9)
     }
 
-    func run(context: ZMQContext, ready: (Result<String, ZMQError>) -> Void) {
+    func run(context: ZMQContext, ready: (Result<String, ConfigurationError>) -> Void) {
         do {
             let socket = try ZMQSocket(context, type: .publisher, linger: 0)
             try socket.setHighWaterMark(send: 10_000, receive: 1000)
@@ -76,7 +76,7 @@ final class SchedulerLoop {
             ready(.success(try socket.lastEndpoint))
             serve(socket)
         } catch {
-            ready(.failure(error))
+            ready(.failure(ConfigurationError("outputs socket \(configuration.outputs.address): \(error)")))
         }
     }
 
