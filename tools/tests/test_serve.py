@@ -814,3 +814,24 @@ def test_systemd_unit_verifies(tmp_path):
     assert result.returncode == 0, output
     # systemd only warns about unknown keys and bad values: no line may name the unit.
     assert "poyo-rt.service" not in output, output
+
+
+# --------------------------------------------------------------------------------------
+# j. start-up failures are reported, not hidden
+# --------------------------------------------------------------------------------------
+
+def test_a_busy_endpoint_or_bad_configuration_fails_with_a_clear_message(tmp_path):
+    busy = zmq.Context.instance().socket(zmq.PUB)
+    busy.setsockopt(zmq.LINGER, 0)
+    port = free_port()
+    busy.bind(f"tcp://127.0.0.1:{port}")
+    try:
+        base = [str(poyo_binary()), "serve", "--model", str(MODEL), "--session", "perich/c_20131003",
+                "--unit-prefix", "perich/c_20131003/unit_", "--spikes", f"tcp://127.0.0.1:{free_port()}"]
+        result = subprocess.run(base + ["--outputs", f"tcp://127.0.0.1:{port}"], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 2, result
+        assert f"outputs socket tcp://127.0.0.1:{port}" in result.stderr and "Address already in use" in result.stderr
+        result = subprocess.run(base[:4] + ["--session", "no/such/session"], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 2 and "session 'no/such/session' is not in the model's session vocabulary" in result.stderr
+    finally:
+        busy.close()
