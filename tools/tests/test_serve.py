@@ -641,16 +641,34 @@ def test_stalled_source_is_reported_and_resumes(daemons):
 # g. Hot swap (SIGHUP)
 # --------------------------------------------------------------------------------------
 
-def test_sighup_swaps_the_model_between_ticks(daemons, tmp_path):
+def serve_a_copy_of_the_model(daemons, tmp_path, seed, seconds):
+    """A daemon serving a copy of the fixture model in tmp_path, 1.3 s of spikes already decoded;
+    returns (model path, daemon, session, times, units, position, end)."""
     model = tmp_path / "model.safetensors"
     shutil.copyfile(MODEL, model)
     daemon = daemons(model=model, hop=0.1)
     session = connect(daemons, daemon)
-    rng = np.random.default_rng(8)
-    end = round(4.0 * RATE)
-    times, units = poisson(rng, 1, end)
+    end = round(seconds * RATE)
+    times, units = poisson(np.random.default_rng(seed), 1, end)
     position = round(1.3 * RATE)
     session.stream(times, units, position)
+    return model, daemon, session, times, units, position, end
+
+
+def stream_until_logged(daemon, session, times, units, position, end, text):
+    """Streams one tick at a time until `text` appears in the daemon's log, then three more ticks;
+    returns the new stream position."""
+    while text not in daemon.stderr:
+        assert position < end - 3 * daemon.hop_ticks, f"{text!r} never logged:\n{daemon.stderr}"
+        position += daemon.hop_ticks
+        session.stream(times, units, position)
+    position += 3 * daemon.hop_ticks
+    session.stream(times, units, position)
+    return position
+
+
+def test_sighup_swaps_the_model_between_ticks(daemons, tmp_path):
+    model, daemon, session, times, units, position, end = serve_a_copy_of_the_model(daemons, tmp_path, 8, 4.0)
     # Another valid model of the same session and units: the readout bias moved by +1000, so
     # every raw output of the new model is about 1000 above the old one's.
     description, tensors = poyo_model_file.read_model_file(MODEL)
@@ -659,13 +677,7 @@ def test_sighup_swaps_the_model_between_ticks(daemons, tmp_path):
     poyo_model_file.write_model_file(replacement, description, tensors)
     os.replace(replacement, model)
     daemon.signal(signal.SIGHUP)
-    # Keep streaming (one tick at a time) until the daemon says it swapped, then a few more ticks.
-    while "model swapped between ticks" not in daemon.stderr:
-        assert position < end - 3 * daemon.hop_ticks, f"no swap logged:\n{daemon.stderr}"
-        position += daemon.hop_ticks
-        session.stream(times, units, position)
-    position += 3 * daemon.hop_ticks
-    session.stream(times, units, position)
+    position = stream_until_logged(daemon, session, times, units, position, end, "model swapped between ticks")
     outputs = session.outputs
     # No tick lost around the swap: consecutive ticks, consecutive sequence numbers.
     assert [o.window_end for o in outputs] == list(range(first_tick(session), position + 1, daemon.hop_ticks))
@@ -685,25 +697,12 @@ def test_sighup_swaps_the_model_between_ticks(daemons, tmp_path):
 
 
 def test_sighup_with_a_corrupt_model_keeps_the_running_one(daemons, tmp_path):
-    model = tmp_path / "model.safetensors"
-    shutil.copyfile(MODEL, model)
-    daemon = daemons(model=model, hop=0.1)
-    session = connect(daemons, daemon)
-    rng = np.random.default_rng(9)
-    end = round(3.0 * RATE)
-    times, units = poisson(rng, 1, end)
-    position = round(1.3 * RATE)
-    session.stream(times, units, position)
+    model, daemon, session, times, units, position, end = serve_a_copy_of_the_model(daemons, tmp_path, 9, 3.0)
     good = model.read_bytes()
     model.write_bytes(good[: len(good) // 3])  # truncated mid-file, as a half-finished copy would be
     daemon.signal(signal.SIGHUP)
-    while "reload failed" not in daemon.stderr:
-        assert position < end - 3 * daemon.hop_ticks, f"no refusal logged:\n{daemon.stderr}"
-        position += daemon.hop_ticks
-        session.stream(times, units, position)
+    position = stream_until_logged(daemon, session, times, units, position, end, "reload failed")
     assert "truncated" in daemon.stderr
-    position += 3 * daemon.hop_ticks
-    session.stream(times, units, position)
     outputs = session.outputs
     assert [o.window_end for o in outputs] == list(range(first_tick(session), position + 1, daemon.hop_ticks))
     model.write_bytes(good)  # the decoder kept the model it had: outputs equal the original's

@@ -61,6 +61,11 @@ public final class IngestProcessor {
         public var missedMessages: UInt64 = 0
         /// The source's history was forgotten after too many rejections in a row.
         public var resynchronized = false
+
+        /// Whether anything in it deserves a line in the log.
+        public var hasBadInput: Bool {
+            rejection != nil || otherSource != nil || lateEvents > 0 || unknownUnits > 0 || missedMessages > 0 || resynchronized
+        }
     }
 
     /// Processes one multipart message received at `receivedAt` (CLOCK_MONOTONIC ns).

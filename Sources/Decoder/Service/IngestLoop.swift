@@ -57,9 +57,7 @@ struct IngestLoop {
             }
             let outcome = processor.process(frames: message.frames, receivedAt: receivedAt)
             if outcome.carriedWatermark { wakeup.signal() }
-            if outcome != IngestProcessor.Outcome(carriedWatermark: outcome.carriedWatermark) {
-                badInput.note(outcome, at: receivedAt)
-            }
+            if outcome.hasBadInput { badInput.note(outcome, at: receivedAt) }
         }
     }
 }

@@ -36,7 +36,7 @@ public struct WindowAssembler {
         }
         let length = binding.hyperparameters.sequenceLength
         outputTimes.removeAll(keepingCapacity: true)
-        for _ in binding.readouts.indices where decoderIDs != nil || outputTimes.isEmpty {
+        for _ in binding.readouts {
             for offset in binding.outputOffsets { outputTimes.append(length + offset) }
         }
         tokenizer.tokenize(spikeUnits: spikeUnits, spikeTimes: spikeTimes, outputTimestamps: outputTimes, into: &window)
