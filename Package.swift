@@ -31,7 +31,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "CSystem"),
-        .target(name: "POYO", dependencies: ["CBLAS"], swiftSettings: strict + kernelFlags),
+        .target(name: "POYO", dependencies: ["CBLAS", "CSystem"], swiftSettings: strict + kernelFlags),
         .target(name: "SpikeWire", swiftSettings: strict + kernelFlags),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: strict),
         .target(

@@ -17,7 +17,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Model file.") var model: String
     @Option(help: "Units in the window (taken from the model's unit vocabulary).") var units = 200
     @Option(help: "Firing rate of every unit, Hz.") var rate = 20.0
-    @Option(help: "Threads for the matrix products.") var threads = 1
+    @Option(help: "Threads of the model (the caller and threads - 1 workers).") var threads = 1
     @Option(help: "Timed iterations.") var iterations = 200
     @Option(help: "Untimed iterations first.") var warmup = 20
     @Option(help: "Output queries per window (evenly spaced, the last at the window end).") var queries = 1
@@ -25,8 +25,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func run() throws {
-        setMatrixThreads(threads)
-        let model = try POYOModel(path: model)
+        let model = try POYOModel(path: model, threads: threads)
         let d = model.description
         let h = d.hyperparameters
         let vocabulary = d.unitVocab.filter { $0.key != "NA" }.sorted { $0.value < $1.value }.map(\.value)
