@@ -4,7 +4,8 @@ import Testing
 @testable import POYO
 
 /// poyo-rt's matrix product against a float64 reference, on every row remainder (1-6), full,
-/// partial, padded and in-place panels, and each epilogue.
+/// partial, padded and in-place panels, rows packed and read in place, K in one and several
+/// chunks, and each epilogue.
 @Suite struct PanelGEMMTests {
     struct Shape: CustomStringConvertible, Sendable {
         let m: Int, n: Int, k: Int
@@ -13,6 +14,8 @@ import Testing
     static let shapes = [
         Shape(m: 1, n: 16, k: 1), Shape(m: 5, n: 3, k: 7), Shape(m: 6, n: 16, k: 64), Shape(m: 7, n: 33, k: 9),
         Shape(m: 13, n: 64, k: 130), Shape(m: 128, n: 48, k: 32), Shape(m: 2, n: 90, k: 5),
+        // K past one chunk (256), with rows packed (more than 4 panels) and read in place.
+        Shape(m: 13, n: 96, k: 600), Shape(m: 7, n: 48, k: 300),
     ]
 
     @Test(arguments: shapes)

@@ -4,6 +4,7 @@ final class AttentionScratch {
     let sharedScores = FloatBuffer()  // [groups, key block], the encoder's unrotated score part
     let packedKeys = FloatBuffer()    // keys of one head (block), transposed into panels
     let packedShared = FloatBuffer()  // the unrotated columns of the same keys
+    let packedValues = FloatBuffer()  // values of one head (block), in panels
     let sums = FloatBuffer()          // [queries]
 }
 
@@ -21,6 +22,7 @@ func attentionForward(
     let scaleFactor = 1 / Float(dimHead).squareRoot()
     let scores = scratch.scores.reserve(queries &* keys), sums = scratch.sums.reserve(queries)
     let packed = scratch.packedKeys.reserve(packedCount(rows: keys, depth: dimHead))
+    let packedValues = scratch.packedValues.reserve(packedCount(rows: dimHead, depth: keys))
     for h in heads {
         let column = h &* dimHead
         let keyPanels = packTransposed(k + column, ldm: ldk, rows: keys, depth: dimHead, into: packed)
@@ -29,7 +31,8 @@ func attentionForward(
             let row = scores + r &* keys
             sums[r] = exponentiate(row, count: keys, shift: maximum(row, count: keys))
         }
-        panelGEMM(out + column, ldc: ldo, scores, lda: keys, Panels(v + column, ldb: ldv, columns: dimHead), m: queries, k: keys)
+        let valuePanels = packRows(v + column, ldm: ldv, rows: keys, columns: dimHead, into: packedValues)
+        panelGEMM(out + column, ldc: ldo, scores, lda: keys, valuePanels, m: queries, k: keys)
         for r in 0..<queries {
             scale(out + (r &* ldo &+ column), count: dimHead, by: 1 / sums[r])
         }
@@ -74,6 +77,7 @@ func splitAttentionForward(
     let scores = scratch.scores.reserve(queries &* keyBlock), sharedScores = scratch.sharedScores.reserve(groups &* keyBlock)
     let packedKeys = scratch.packedKeys.reserve(packedCount(rows: keyBlock, depth: rotatedColumns))
     let packedShared = scratch.packedShared.reserve(packedCount(rows: keyBlock, depth: unrotated))
+    let packedValues = scratch.packedValues.reserve(packedCount(rows: dimHead, depth: keyBlock))
     for h in heads {
         let column = h &* dimHead
         let headSums = sums + h &* queries, headMaxima = maxima + h &* queries
@@ -108,9 +112,8 @@ func splitAttentionForward(
                 }
                 headSums[r] += exponentiate(row, count: count, shift: headMaxima[r])
             }
-            panelGEMM(
-                out + column, ldc: ldo, scores, lda: count, Panels(v + (start &* ldv &+ column), ldb: ldv, columns: dimHead),
-                m: queries, k: count, Epilogue(accumulate: true))
+            let valuePanels = packRows(v + (start &* ldv &+ column), ldm: ldv, rows: count, columns: dimHead, into: packedValues)
+            panelGEMM(out + column, ldc: ldo, scores, lda: count, valuePanels, m: queries, k: count, Epilogue(accumulate: true))
             start &+= count
         }
         if normalize {

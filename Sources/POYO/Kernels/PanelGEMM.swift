@@ -31,86 +31,157 @@ struct Epilogue {
 }
 
 /// c[m, n] = epilogue(a[m, k] · B), a row-major with row stride `lda`, c with `ldc`.
+///
+/// Rows are taken 6 at a time. When B has many panels (q/k/v, feed-forward up, attention scores)
+/// the row tile is first packed interleaved ([k, 6], `threadPackBuffer`), so the microkernel's
+/// broadcasts read one contiguous stream, and the packing is repaid over every panel; with few
+/// panels (N = 64: values, output projections, feed-forward down) packing would cost as much as
+/// it saves, and rows are read in place. K is cut into chunks of `kChunk` that stay in L1.
 func panelGEMM(
     _ c: UnsafeMutablePointer<Float>, ldc: Int,
     _ a: UnsafePointer<Float>, lda: Int,
     _ b: Panels, m: Int, k: Int, _ epilogue: Epilogue = Epilogue()
 ) {
     guard m > 0 else { return }
-    var column = 0
-    var panel = b.base
-    while column < b.columns {
-        let width = min(16, b.columns &- column)
-        if width < 16 && !b.padded {
-            unpaddedTail(c + column, ldc: ldc, a, lda: lda, panel, ldb: b.ldb, m: m, k: k, width: width, epilogue, bias: epilogue.bias.map { $0 + column })
-            return
-        }
-        let bias = epilogue.bias.map { $0 + column }
+    let fullPanels = b.padded ? (b.columns &+ 15) / 16 : b.columns / 16
+    if fullPanels * 16 < b.columns {
+        // A partial panel read in place (values of a head narrower than a multiple of 16).
+        let column = fullPanels &* 16
+        unpaddedTail(
+            c + column, ldc: ldc, a, lda: lda, b.base + fullPanels &* b.panelStride, ldb: b.ldb, m: m, k: k,
+            width: b.columns &- column, epilogue, bias: epilogue.bias.map { $0 + column })
+    }
+    guard fullPanels > 0 else { return }
+    let packed = threadPackBuffer()
+    let packRows = fullPanels > 4
+    var chunkStart = 0
+    while chunkStart < k {
+        let depth = min(kChunk, k &- chunkStart)
+        let chunkEpilogue = chunkStart == 0 ? epilogue : Epilogue(alpha: epilogue.alpha, bias: nil, accumulate: true)
         var row = 0
-        while row &+ 6 <= m {
-            microTile(rows: 6, width: width, k: k, a + row &* lda, lda: lda, panel, ldb: b.ldb, c + (row &* ldc &+ column), ldc: ldc, epilogue, bias: bias)
+        while row < m {
+            let rows = min(6, m &- row)
+            let tile = a + (row &* lda &+ chunkStart)
+            if packRows { packRowTile(tile, lda: lda, rows: rows, depth: depth, into: packed) }
+            let source = packRows ? UnsafePointer(packed) : tile
+            let rowStride = lda
+            for p in 0..<fullPanels {
+                let column = p &* 16
+                let width = min(16, b.columns &- column)
+                let panel = b.base + (p &* b.panelStride &+ chunkStart &* b.ldb)
+                let target = c + (row &* ldc &+ column)
+                let bias = chunkEpilogue.bias.map { $0 + column }
+                if packRows {
+                    switch rows {
+                    case 6: microTile(Rows6.self, Packed.self, width: width, k: depth, source, rowStride: 1, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
+                    case 5: microTile(Rows5.self, Packed.self, width: width, k: depth, source, rowStride: 1, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
+                    case 4: microTile(Rows4.self, Packed.self, width: width, k: depth, source, rowStride: 1, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
+                    case 3: microTile(Rows3.self, Packed.self, width: width, k: depth, source, rowStride: 1, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
+                    case 2: microTile(Rows2.self, Packed.self, width: width, k: depth, source, rowStride: 1, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
+                    default: microTile(Rows1.self, Packed.self, width: width, k: depth, source, rowStride: 1, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
+                    }
+                } else {
+                    switch rows {
+                    case 6: microTile(Rows6.self, InPlace.self, width: width, k: depth, source, rowStride: rowStride, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
+                    case 5: microTile(Rows5.self, InPlace.self, width: width, k: depth, source, rowStride: rowStride, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
+                    case 4: microTile(Rows4.self, InPlace.self, width: width, k: depth, source, rowStride: rowStride, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
+                    case 3: microTile(Rows3.self, InPlace.self, width: width, k: depth, source, rowStride: rowStride, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
+                    case 2: microTile(Rows2.self, InPlace.self, width: width, k: depth, source, rowStride: rowStride, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
+                    default: microTile(Rows1.self, InPlace.self, width: width, k: depth, source, rowStride: rowStride, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
+                    }
+                }
+            }
             row &+= 6
         }
-        let a = a + row &* lda, c = c + (row &* ldc &+ column)
-        switch m &- row {
-        case 5: microTile(rows: 5, width: width, k: k, a, lda: lda, panel, ldb: b.ldb, c, ldc: ldc, epilogue, bias: bias)
-        case 4: microTile(rows: 4, width: width, k: k, a, lda: lda, panel, ldb: b.ldb, c, ldc: ldc, epilogue, bias: bias)
-        case 3: microTile(rows: 3, width: width, k: k, a, lda: lda, panel, ldb: b.ldb, c, ldc: ldc, epilogue, bias: bias)
-        case 2: microTile(rows: 2, width: width, k: k, a, lda: lda, panel, ldb: b.ldb, c, ldc: ldc, epilogue, bias: bias)
-        case 1: microTile(rows: 1, width: width, k: k, a, lda: lda, panel, ldb: b.ldb, c, ldc: ldc, epilogue, bias: bias)
-        default: break
-        }
-        column &+= 16
-        panel += b.panelStride
+        chunkStart &+= depth
     }
 }
 
-/// One tile of up to 6 rows and 16 columns (`rows` is a constant at every call site, so the
-/// unused accumulators vanish when this is inlined).
+/// Depth of one K chunk: a packed row tile (6 x 256 floats, 6 KiB) and a panel of B (16 KiB) stay in L1.
+let kChunk = 256
+
+/// a[rows, depth] (row stride lda) -> packed[depth, 6], rows interleaved; missing rows are zero.
 @inline(__always)
-private func microTile(
-    rows: Int, width: Int, k: Int,
-    _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
+private func packRowTile(_ a: UnsafePointer<Float>, lda: Int, rows: Int, depth: Int, into packed: UnsafeMutablePointer<Float>) {
+    for r in 0..<6 {
+        if r < rows {
+            let source = a + r &* lda
+            for i in 0..<depth { packed[i &* 6 &+ r] = source[i] }
+        } else {
+            for i in 0..<depth { packed[i &* 6 &+ r] = 0 }
+        }
+    }
+}
+
+/// The row count of a microkernel as a type, so that each count is its own specialization with
+/// the unused accumulators gone (an integer argument left them in memory when not inlined).
+protocol TileRows { static var rows: Int { get } }
+/// Where the microkernel reads A: a packed row tile (row r, step i at a[6 i + r]) or rows in
+/// place (a[r * rowStride + i]).
+protocol TileSource { static var packed: Bool { get } }
+enum Packed: TileSource { static var packed: Bool { true } }
+enum InPlace: TileSource { static var packed: Bool { false } }
+enum Rows1: TileRows { static var rows: Int { 1 } }
+enum Rows2: TileRows { static var rows: Int { 2 } }
+enum Rows3: TileRows { static var rows: Int { 3 } }
+enum Rows4: TileRows { static var rows: Int { 4 } }
+enum Rows5: TileRows { static var rows: Int { 5 } }
+enum Rows6: TileRows { static var rows: Int { 6 } }
+
+/// One tile of up to 6 rows and 16 columns.
+@_specialize(where R == Rows6, S == Packed) @_specialize(where R == Rows5, S == Packed) @_specialize(where R == Rows4, S == Packed)
+@_specialize(where R == Rows3, S == Packed) @_specialize(where R == Rows2, S == Packed) @_specialize(where R == Rows1, S == Packed)
+@_specialize(where R == Rows6, S == InPlace) @_specialize(where R == Rows5, S == InPlace) @_specialize(where R == Rows4, S == InPlace)
+@_specialize(where R == Rows3, S == InPlace) @_specialize(where R == Rows2, S == InPlace) @_specialize(where R == Rows1, S == InPlace)
+private func microTile<R: TileRows, S: TileSource>(
+    _: R.Type, _: S.Type, width: Int, k: Int,
+    _ a: UnsafePointer<Float>, rowStride: Int, _ b: UnsafePointer<Float>, ldb: Int,
     _ c: UnsafeMutablePointer<Float>, ldc: Int, _ epilogue: Epilogue, bias: UnsafePointer<Float>?
 ) {
+    let rows = R.rows
     var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
     var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
     var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
-    let a1 = a + lda, a2 = a + 2 &* lda, a3 = a + 3 &* lda, a4 = a + 4 &* lda, a5 = a + 5 &* lda
     var bRow = UnsafeRawPointer(b)
+    var aRow = a
     let bStride = ldb &* 4
-    for i in 0..<k {
+    // Packed: row r at aRow[r], the tile advances 6 a step. In place: row r at aRow[r * rowStride].
+    let r1 = S.packed ? 1 : rowStride, r2 = S.packed ? 2 : 2 &* rowStride, r3 = S.packed ? 3 : 3 &* rowStride
+    let r4 = S.packed ? 4 : 4 &* rowStride, r5 = S.packed ? 5 : 5 &* rowStride
+    let step = S.packed ? 6 : 1
+    for _ in 0..<k {
         let b0 = bRow.loadUnaligned(as: SIMD8<Float>.self)
         let b1 = bRow.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
         bRow += bStride
-        var x = SIMD8<Float>(repeating: a[i])
+        var x = SIMD8<Float>(repeating: aRow[0])
         c00 = c00.addingProduct(x, b0)
         c01 = c01.addingProduct(x, b1)
         if rows > 1 {
-            x = SIMD8(repeating: a1[i])
+            x = SIMD8(repeating: aRow[r1])
             c10 = c10.addingProduct(x, b0)
             c11 = c11.addingProduct(x, b1)
         }
         if rows > 2 {
-            x = SIMD8(repeating: a2[i])
+            x = SIMD8(repeating: aRow[r2])
             c20 = c20.addingProduct(x, b0)
             c21 = c21.addingProduct(x, b1)
         }
         if rows > 3 {
-            x = SIMD8(repeating: a3[i])
+            x = SIMD8(repeating: aRow[r3])
             c30 = c30.addingProduct(x, b0)
             c31 = c31.addingProduct(x, b1)
         }
         if rows > 4 {
-            x = SIMD8(repeating: a4[i])
+            x = SIMD8(repeating: aRow[r4])
             c40 = c40.addingProduct(x, b0)
             c41 = c41.addingProduct(x, b1)
         }
         if rows > 5 {
-            x = SIMD8(repeating: a5[i])
+            x = SIMD8(repeating: aRow[r5])
             c50 = c50.addingProduct(x, b0)
             c51 = c51.addingProduct(x, b1)
         }
+        aRow += step
     }
     var bias0 = SIMD8<Float>(), bias1 = SIMD8<Float>()
     if let bias {
@@ -200,6 +271,35 @@ func packTransposed(
         }
     }
     return Panels(base: packed, panelStride: 16 &* depth, ldb: 16, columns: count, padded: true)
+}
+
+/// Copies the row-major [rows, columns] matrix (row stride `ldm`) into zero-padded panels of 16
+/// columns: the B of `a · m` (attention values). Reading values in place with their row stride
+/// (1536 floats for poyo_1.3M's q/k/v rows) maps every row to the same two L1 sets; packed, a
+/// panel's rows are contiguous. `into` holds ceil(columns / 16) · 16 · rows floats.
+func packRows(
+    _ matrix: UnsafePointer<Float>, ldm: Int, rows: Int, columns: Int,
+    into packed: UnsafeMutablePointer<Float>
+) -> Panels {
+    let panels = (columns &+ 15) / 16
+    for p in 0..<panels {
+        let panel = packed + p &* 16 &* rows
+        let first = p &* 16
+        let width = min(16, columns &- first)
+        for r in 0..<rows {
+            let source = matrix + (r &* ldm &+ first)
+            let target = panel + r &* 16
+            if width == 16 {
+                let raw = UnsafeRawPointer(source)
+                UnsafeMutableRawPointer(target).storeBytes(of: raw.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(target).storeBytes(
+                    of: raw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), toByteOffset: 32, as: SIMD8<Float>.self)
+            } else {
+                for j in 0..<16 { target[j] = j < width ? source[j] : 0 }
+            }
+        }
+    }
+    return Panels(base: packed, panelStride: 16 &* rows, ldb: 16, columns: columns, padded: true)
 }
 
 /// Floats `packTransposed` needs for `rows` rows of `depth` columns.
