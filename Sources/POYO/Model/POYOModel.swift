@@ -72,6 +72,7 @@ public final class POYOModel {
 
     /// Runs one window, writing into `output` (whose arrays keep their capacity).
     public func forward(_ window: ModelWindow, into output: inout ModelOutput) throws(ForwardError) {
+        pool.wake()
         try validate(window)
         let latents = encode(window)
         process(latents: latents, count: window.latentIndex.count)

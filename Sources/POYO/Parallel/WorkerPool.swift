@@ -41,6 +41,13 @@ public final class WorkerPool: @unchecked Sendable {
         for handle in handles { pthread_join(handle, nil) }
     }
 
+    /// Wakes parked workers now, so that they spin, ready, by the time the next region comes:
+    /// the start of a forward pass calls this before its serial preparation, which then hides
+    /// the wake-up (tens to hundreds of microseconds for an idle virtual CPU).
+    public func wake() {
+        if !handles.isEmpty { state.wake() }
+    }
+
     /// Runs `body(task, worker)` for every task in 0..<tasks, spread over the pool's threads
     /// (worker 0 is the caller; `worker` indexes per-thread scratch), and returns when all are done.
     public func run(tasks: Int, _ body: (_ task: Int, _ worker: Int) -> Void) {
@@ -62,9 +69,11 @@ private final class PoolState: @unchecked Sendable {
     /// The current job number, read by waiting workers.
     private let generation = Atomic<UInt64>(0)
     private let sleepers = Atomic<Int>(0)
+    /// Bumped by `wake()`: parked workers return to spinning when it changes.
+    private let wakeups = Atomic<UInt64>(0)
     private let stopping = Atomic<Bool>(false)
     private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     /// Written by the caller before it publishes a job, read by workers after they claim a task of it.
     private var job: ((_ task: Int, _ worker: Int) -> Void)?
     let spinNanoseconds: UInt64
@@ -72,20 +81,28 @@ private final class PoolState: @unchecked Sendable {
     init(spinNanoseconds: UInt64) {
         self.spinNanoseconds = spinNanoseconds
         pthread_mutex_init(lock, nil)
-        pthread_cond_init(wake, nil)
+        pthread_cond_init(condition, nil)
     }
 
     deinit {
-        pthread_cond_destroy(wake)
+        pthread_cond_destroy(condition)
         pthread_mutex_destroy(lock)
         lock.deallocate()
-        wake.deallocate()
+        condition.deallocate()
+    }
+
+    func wake() {
+        guard sleepers.load(ordering: .sequentiallyConsistent) > 0 else { return }
+        wakeups.add(1, ordering: .sequentiallyConsistent)
+        pthread_mutex_lock(lock)
+        pthread_cond_broadcast(condition)
+        pthread_mutex_unlock(lock)
     }
 
     func stop() {
         stopping.store(true, ordering: .sequentiallyConsistent)
         pthread_mutex_lock(lock)
-        pthread_cond_broadcast(wake)
+        pthread_cond_broadcast(condition)
         pthread_mutex_unlock(lock)
     }
 
@@ -99,7 +116,7 @@ private final class PoolState: @unchecked Sendable {
             generation.store(number, ordering: .sequentiallyConsistent)
             if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
                 pthread_mutex_lock(lock)
-                pthread_cond_broadcast(wake)
+                pthread_cond_broadcast(condition)
                 pthread_mutex_unlock(lock)
             }
             work(number: number, worker: 0)
@@ -148,8 +165,10 @@ private final class PoolState: @unchecked Sendable {
     private func park(seen: UInt64) {
         pthread_mutex_lock(lock)
         sleepers.add(1, ordering: .sequentiallyConsistent)
-        while generation.load(ordering: .sequentiallyConsistent) == seen && !stopping.load(ordering: .sequentiallyConsistent) {
-            pthread_cond_wait(wake, lock)
+        let woken = wakeups.load(ordering: .sequentiallyConsistent)
+        while generation.load(ordering: .sequentiallyConsistent) == seen && !stopping.load(ordering: .sequentiallyConsistent)
+            && wakeups.load(ordering: .sequentiallyConsistent) == woken {
+            pthread_cond_wait(condition, lock)
         }
         sleepers.subtract(1, ordering: .sequentiallyConsistent)
         pthread_mutex_unlock(lock)
