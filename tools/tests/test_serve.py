@@ -454,7 +454,7 @@ def test_late_backwards_unknown_and_malformed_messages_are_counted(daemons):
     log = daemon.stderr
     for said in ["rejected rig message: time_went_backwards", "rejected rig message: bad_magic",
                  "rejected rig message: frame_count", "late spike events", "rig units the configuration does not map",
-                 "which this daemon does not decode"]:
+                 "this daemon does not decode"]:
         assert said in log, f"{said!r} not in the log:\n{log}"
 
 
