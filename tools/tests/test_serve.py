@@ -703,6 +703,8 @@ def test_sighup_with_a_corrupt_model_keeps_the_running_one(daemons, tmp_path):
     daemon.signal(signal.SIGHUP)
     position = stream_until_logged(daemon, session, times, units, position, end, "reload failed")
     assert "truncated" in daemon.stderr
+    # The whole file is checked on reload as at start: the message names the format's rule.
+    assert "not a valid safetensors file (rule: data_offsets lie inside the data section)" in daemon.stderr
     outputs = session.outputs
     assert [o.window_end for o in outputs] == list(range(first_tick(session), position + 1, daemon.hop_ticks))
     model.write_bytes(good)  # the decoder kept the model it had: outputs equal the original's
