@@ -27,7 +27,7 @@ public struct SessionBinding: Sendable {
         hyperparameters = model.hyperparameters
         guard let session = model.sessionVocab[c.session] else {
             let known = model.sessionVocab.keys.filter { $0 != "NA" }.sorted().prefix(5).joined(separator: ", ")
-            throw ConfigurationError("session '\(c.session)' is not in the model's session vocabulary (it has \(known)\(model.sessionVocab.count > 6 ? ", ..." : ""))")
+            throw ConfigurationError("session '\(c.session)' is not in the model's session vocabulary (it has \(known)\(model.sessionVocab.count > 6 ? ", ..." : ""); list them with `poyo inspect --model \(c.model) --sessions`)")
         }
         sessionRow = session
 
@@ -38,12 +38,12 @@ public struct SessionBinding: Sendable {
             }
         }
         guard !mapping.isEmpty else {
-            throw ConfigurationError("no units: give `units` (rig id -> unit vocabulary word) or a `unit_prefix` that matches the model's unit vocabulary")
+            throw ConfigurationError("no units: give `units` (rig id -> unit vocabulary word) or a `unit_prefix` that matches the model's unit vocabulary\(c.unitPrefix.map { " ('\($0)' matches no word followed by a number)" } ?? "") (list the words with `poyo inspect --model \(c.model) --unit-words --session \(c.session)`)")
         }
         var units: [Unit] = []
         for (rigID, word) in mapping {
             guard let row = model.unitVocab[word], word != "NA" else {
-                throw ConfigurationError("unit \(rigID) maps to '\(word)', which is not in the model's unit vocabulary")
+                throw ConfigurationError("unit \(rigID) maps to '\(word)', which is not in the model's unit vocabulary (list the session's with `poyo inspect --model \(c.model) --unit-words --session \(c.session)`)")
             }
             units.append(Unit(rigID: rigID, word: word, row: row))
         }
