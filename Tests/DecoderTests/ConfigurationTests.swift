@@ -19,6 +19,11 @@ import Testing
         #expect(try DecoderConfiguration.parse(yaml: printed) == configuration)
     }
 
+    @Test func theFlatListOfEarlierCaptureLogsIsStillRead() throws {
+        let configuration = try DecoderConfiguration.parse(yaml: "model: m\nsession: s\nunits:\n- 17\n- w17\n- 3\n- w3\n")
+        #expect(configuration.units == [17: "w17", 3: "w3"])
+    }
+
     @Test func aUnitKeyThatIsNotAnIdIsNamed() {
         let error = #expect(throws: ConfigurationError.self) { try DecoderConfiguration.parse(yaml: "model: m\nsession: s\nunits: {abc: w}\n") }
         #expect(error?.description.contains("'abc' is not a rig unit id") == true)

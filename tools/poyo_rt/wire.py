@@ -198,7 +198,9 @@ class Status:
 
     ``state`` holds ``STATUS_SOURCE_STALLED`` and ``STATUS_NO_SOURCE`` bits; ``rejections`` are
     counted by ``Rejection`` index, ``daemon_counters`` by ``DAEMON_COUNTERS`` index (a newer daemon
-    may send more entries of either than this side has names for: they are kept).
+    may send more entries of either than this side has names for: they are kept). The counters are
+    totals since the daemon started; the ``latency_*`` fields cover the interval since the
+    previous status only (protocol/SPEC.md section 4.4).
     """
 
     status_sequence: int = 0

@@ -164,8 +164,18 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
 
     /// `units` as YAML writes it: a mapping from rig unit id to vocabulary word
     /// (`units: {17: "brainset/session/unit_017"}`), in block or flow style.
+    /// (Capture logs of earlier versions hold the flat list `[id, word, id, word, ...]`; it is read too.)
     private static func decodeUnits(_ c: KeyedDecodingContainer<CodingKeys>) throws -> [UInt32: String] {
-        guard let words = try c.decodeIfPresent([String: String].self, forKey: .units) else { return [:] }
+        guard c.contains(.units), try !c.decodeNil(forKey: .units) else { return [:] }
+        if var list = try? c.nestedUnkeyedContainer(forKey: .units) {
+            var units: [UInt32: String] = [:]
+            while !list.isAtEnd {
+                let id = try list.decode(UInt32.self)
+                units[id] = try list.decode(String.self)
+            }
+            return units
+        }
+        let words = try c.decode([String: String].self, forKey: .units)
         var units: [UInt32: String] = [:]
         for (key, word) in words {
             guard let id = UInt32(key.trimmingCharacters(in: .whitespaces)) else {
