@@ -324,3 +324,38 @@ def test_start_up_messages_say_what_happened(daemons, tmp_path):
     assert "{time}" not in line and re.search(r"capture=\S*run-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ?\.log", line), line
     assert f"spikes={daemon.spikes}" in line and f"outputs={daemon.outputs}" in line, line
     assert any(p.name.startswith("run-") for p in tmp_path.iterdir())
+
+
+# --------------------------------------------------------------------------------------
+# 3. Limits the wire states are respected by the daemon too (a crash before)
+# --------------------------------------------------------------------------------------
+
+def test_a_readout_the_wire_cannot_carry_is_refused_at_load(tmp_path):
+    import json
+
+    import poyo_model_file as mf
+    description, tensors = mf.read_model_file(MODEL)
+    description["readouts"][0]["name"] = "cursor velocity"  # a space: no valid topic
+    bad = tmp_path / "spaced.safetensors"
+    mf.write_safetensors(bad, tensors, {mf.METADATA_KEY: json.dumps(description)})
+    result = serve("--model", str(bad), "--session", SESSION, "--unit-prefix", UNIT_PREFIX,
+                   "--spikes", f"tcp://127.0.0.1:{free_port()}", "--outputs", f"tcp://127.0.0.1:{free_port()}")
+    assert result.returncode == 2 and "readout 'cursor velocity' cannot be published" in result.stderr, result.stderr
+
+
+def test_a_model_path_longer_than_a_status_carries_is_shortened(daemons, tmp_path):
+    # A path of 4 075 bytes (the system allows 4 095): its description in a status is longer than
+    # the 4 096 bytes a status carries.
+    directory = tmp_path
+    while len(str(directory)) < 3850:
+        directory = directory / ("d" * 200)
+    directory = directory / ("e" * (4060 - len(str(directory)) - 1))
+    directory.mkdir(parents=True)
+    model = directory / "m.safetensors"
+    assert len(str(model)) == 4074
+    model.symlink_to(MODEL)
+    daemon = daemons(hop=0.1, model=model)
+    session = connect(daemons, daemon)  # waits for statuses: the daemon publishes them
+    status = session.statuses[-1]
+    assert len(status.model.encode()) <= 4096 and status.model.endswith("...")
+    assert daemon.alive()

@@ -198,7 +198,7 @@ final class SchedulerLoop {
         let rejections = counters.rejectionCounts
         header.rejectionCount = UInt32(rejections.count)
         let message = StatusMessage(
-            header: header, model: modelIdentity.description, rejections: rejections,
+            header: header, model: Self.fitting(modelIdentity.description, bytes: WireFormat.maxModelNameSize), rejections: rejections,
             daemonCounters: [
                 counters.unknownUnits.value, counters.otherSource.value, counters.reordered.value,
                 counters.ticksFailed.value, capture?.writeFailures ?? 0, counters.reloadsFailed.value,
@@ -213,6 +213,18 @@ final class SchedulerLoop {
             logger.error("publishing a status failed: \(error)")
         } catch {}  // stopping: the context is being shut down
         capture?.append(.published(frames: frames, monotonicNS: now))
+    }
+
+    /// `text` cut to at most `bytes` bytes of UTF-8 on a character boundary (a model path may be
+    /// longer than a status message carries).
+    static func fitting(_ text: String, bytes: Int) -> String {
+        guard text.utf8.count > bytes else { return text }
+        var cut = ""
+        for character in text {
+            guard cut.utf8.count + character.utf8.count <= bytes - 3 else { break }
+            cut.append(character)
+        }
+        return cut + "..."
     }
 
     func logSummary(title: String) {

@@ -1,4 +1,5 @@
 import POYO
+import SpikeWire
 
 /// A configuration resolved against a model: which embedding rows the session and its units
 /// are, how rig unit ids find them, which readouts are decoded, and the tick grid in source ticks.
@@ -65,6 +66,19 @@ public struct SessionBinding: Sendable {
             readouts = model.readouts
         }
         guard !readouts.isEmpty else { throw ConfigurationError("`readouts` is empty") }
+        // What the wire protocol can carry (protocol/SPEC.md 4.3): refused here, at load, rather
+        // than found at the first tick.
+        for readout in readouts {
+            guard Topic.isValidSuffix(readout.name, for: .output) else {
+                throw ConfigurationError("readout '\(readout.name)' cannot be published: a readout name is 1 to \(WireFormat.maxTopicSize - 7) bytes of printable ASCII without spaces (the topic output/<readout>)")
+            }
+            guard readout.dim <= WireFormat.maxOutputDimension else {
+                throw ConfigurationError("readout '\(readout.name)' has dimension \(readout.dim); an output message carries at most \(WireFormat.maxOutputDimension)")
+            }
+        }
+        guard c.outputOffsets.count <= WireFormat.maxOutputCount else {
+            throw ConfigurationError("output_offsets has \(c.outputOffsets.count) entries; an output message carries at most \(WireFormat.maxOutputCount)")
+        }
 
         let h = model.hyperparameters
         hop = c.hop ?? h.latentStep
