@@ -60,7 +60,7 @@ struct InspectCommand: ParsableCommand {
         }
         guard unitWords else { return }
         if let session, d.sessionVocab[session] == nil {
-            throw ValidationError("session '\(session)' is not in the model's session vocabulary (list them with --sessions)")
+            throw CommandError("session '\(session)' is not in the model's session vocabulary (list them with --sessions)")
         }
         let prefix = session.map { $0 + "/" } ?? ""
         let words = d.unitVocab.filter { matches($0.key) && $0.key.hasPrefix(prefix) }.sorted { $0.value < $1.value }

@@ -359,3 +359,15 @@ def test_a_model_path_longer_than_a_status_carries_is_shortened(daemons, tmp_pat
     status = session.statuses[-1]
     assert len(status.model.encode()) <= 4096 and status.model.endswith("...")
     assert daemon.alive()
+
+
+@pytest.mark.parametrize("args, usage", [
+    (["serve"], "Usage: poyo serve"),
+    (["bench", "--model", str(MODEL), "--queries", "0"], "Usage: poyo bench"),
+    (["inspect", "--model", str(MODEL), "--session", SESSION], "Usage: poyo inspect"),
+    (["wire-listen", "--bind", "127.0.0.1:5555"], "Usage: poyo wire-listen"),
+])
+def test_usage_errors_print_the_subcommands_usage(args, usage):
+    result = subprocess.run([str(poyo_binary()), *args], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 64 and usage in result.stderr, result.stderr
+    assert "<subcommand>" not in result.stderr
