@@ -83,6 +83,17 @@ import Testing
         #expect(pipeline.counters.rejected(.unsortedTimes) == 2)
     }
 
+    @Test func aMessageOnARefusedClockUsesUpItsNumberToo() throws {
+        var pipeline = try TickRunnerTests.Pipeline(hop: 0.02)
+        pipeline.sendBatch([SpikeEvent(time: 10, unit: 1)], watermark: 20)
+        pipeline.send(SpikeBatchEncoder.spikeBatch(sourceID: 7, sequence: pipeline.sequence, tickRate: 10, events: [], watermark: 30))
+        pipeline.send(SpikeBatchEncoder.spikeBatch(sourceID: 7, sequence: pipeline.sequence, tickRate: UInt64.max, events: [], watermark: 30))
+        pipeline.sendBatch([SpikeEvent(time: 40, unit: 1)], watermark: 50)
+        #expect(pipeline.counters.rejected(.badTickRate) == 2)
+        #expect(pipeline.counters.missedMessages.value == 0)
+        #expect(pipeline.counters.accepted.value == 2)
+    }
+
     @Test func spikesBeforeTheFirstWindowAreOutsideWindowsNotLate() throws {
         // The rig's clock reads 100 at start; the first tick is the first 20 ms grid time with a
         // whole second after tick 100: 30 600, so its window starts at 600.

@@ -32,6 +32,15 @@ public final class IngestProcessor {
         }
     }
 
+    /// A rejected message of the decoded source whose header was read used its sequence number:
+    /// the next message must not count it as missing (it is counted once, as rejected).
+    private func useUpNumber(of header: RigHeader, outcome: inout Outcome) {
+        guard header.sourceID == source else { return }
+        let missed = tracker.useUp(sourceID: header.sourceID, sequence: header.sequence)
+        counters.missedMessages.increment(by: missed)
+        outcome.missedMessages = missed
+    }
+
     /// The last tick rate every configured duration was found to fit (checked once per rate).
     private var fittingTickRate: UInt64 = 0
 
@@ -87,13 +96,7 @@ public final class IngestProcessor {
         do {
             header = try RigMessageDecoder.decode(frames: frames, into: events, header: &readHeader)
         } catch {
-            if let read = readHeader, read.sourceID == source {
-                // Its header was read: it used its sequence number, so the next message must not
-                // count it as missing (it is counted once, as rejected).
-                let missed = tracker.useUp(sourceID: read.sourceID, sequence: read.sequence)
-                counters.missedMessages.increment(by: missed)
-                outcome.missedMessages = missed
-            }
+            if let read = readHeader { useUpNumber(of: read, outcome: &outcome) }
             counters.reject(error)
             outcome.rejection = error
             return outcome
@@ -101,6 +104,7 @@ public final class IngestProcessor {
         // The protocol allows any positive rate; beyond 1 THz no rig exists and tick arithmetic
         // (a window is sequence_length * rate ticks) would approach Int64's range.
         guard header.tickRate <= Self.maxTickRate else {
+            useUpNumber(of: header, outcome: &outcome)
             counters.reject(.badTickRate)
             outcome.rejection = .badTickRate
             outcome.clockRefusal = "tick_rate \(header.tickRate) Hz is above the \(Self.maxTickRate) Hz any rig has"
@@ -118,6 +122,7 @@ public final class IngestProcessor {
                 _ = try binding.ticks(tickRate: header.tickRate)
                 fittingTickRate = header.tickRate
             } catch {
+                useUpNumber(of: header, outcome: &outcome)
                 counters.reject(.badTickRate)
                 outcome.rejection = .badTickRate
                 outcome.clockRefusal = error.description
