@@ -19,6 +19,16 @@ import Testing
         #expect(try DecoderConfiguration.parse(yaml: printed) == configuration)
     }
 
+    @Test func printedNumbersReadAsWritten() throws {
+        var configuration = try DecoderConfiguration.parse(yaml: "model: m\nsession: '1e+0'\nhop: 0.02\noutput_offsets: [-0.5, 0]\n")
+        configuration.budget = 1e-5
+        let printed = try configuration.yaml()
+        for line in ["hop: 0.02", "budget: 1e-05", "- -0.5", "- 0.0", "stall_timeout: 1.0", "session: '1e+0'"] {
+            #expect(printed.contains(line + "\n"), "\(line) not in \(printed)")
+        }
+        #expect(try DecoderConfiguration.parse(yaml: printed) == configuration)
+    }
+
     @Test func theFlatListOfEarlierCaptureLogsIsStillRead() throws {
         let configuration = try DecoderConfiguration.parse(yaml: "model: m\nsession: s\nunits:\n- 17\n- w17\n- 3\n- w3\n")
         #expect(configuration.units == [17: "w17", 3: "w3"])

@@ -160,7 +160,22 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
     }
 
     /// The configuration as YAML (what a capture log records, and `poyo serve --print-config`).
-    public func yaml() throws -> String { try YAMLEncoder().encode(self) }
+    /// Numbers are written as people write them (`0.02`, `1.0`), not as the encoder's `2e-2`.
+    public func yaml() throws -> String {
+        let text = try YAMLEncoder().encode(self)
+        return text.split(separator: "\n", omittingEmptySubsequences: false).map(Self.plainNumber).joined(separator: "\n")
+    }
+
+    /// A `key: 1e+0` or `- 2e-2` line with the number in plain decimal; any other line as is.
+    static func plainNumber(_ line: Substring) -> String {
+        let separator = line.range(of: ": ") ?? (line.hasPrefix("- ") ? line.startIndex..<line.index(line.startIndex, offsetBy: 2) : nil)
+        guard let separator else { return String(line) }
+        let value = line[separator.upperBound...]
+        guard value.contains("e"), value.first.map({ $0.isNumber || $0 == "-" }) == true, let number = Double(value) else {
+            return String(line)
+        }
+        return line[..<separator.upperBound] + "\(number)"
+    }
 
     /// `units` as YAML writes it: a mapping from rig unit id to vocabulary word
     /// (`units: {17: "brainset/session/unit_017"}`), in block or flow style.
