@@ -178,6 +178,8 @@ def run(args) -> dict:
             lateness[k] = send_ns[k] - target
             rig.send_multipart(frames, copy=False)
         hop_ticks = round(args.hop * TICK_RATE)
+        if hop_ticks < 1 or abs(args.hop * TICK_RATE - hop_ticks) > 1e-6 * hop_ticks:
+            raise SystemExit(f"--hop {args.hop} s is not a whole number of ticks at {TICK_RATE} Hz")
         last_tick = batches * BATCH_TICKS // hop_ticks * hop_ticks
         # Wait for the last tick's output (or give up after a second), then a status.
         deadline = time.monotonic() + 1.0

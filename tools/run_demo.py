@@ -129,6 +129,7 @@ def main() -> int:
     print(f"  forward pass alone         {percentiles(forward_ms)}")
     if status is not None:
         print(f"daemon counters: received {status.received}, accepted {status.accepted}, late {status.late}, "
+              f"before the first window {status.daemon_count('outside_windows')}, "
               f"dropped {status.dropped}, ticks run {status.ticks_run}, skipped {status.ticks_skipped}, "
               f"missed messages {status.missed_messages}, rejected {int(status.rejections.sum())}")
     print("\ndaemon log:\n" + log.strip())

@@ -15,6 +15,20 @@ public enum RigMessageDecoder {
         frames: UnsafeBufferPointer<UnsafeRawBufferPointer>,
         into events: UnsafeMutableBufferPointer<SpikeEvent>
     ) throws(WireRejection) -> RigHeader {
+        var header: RigHeader?
+        return try decode(frames: frames, into: events, header: &header)
+    }
+
+    /// As `decode(frames:into:)`, and `header` is set as soon as the header frame has been read
+    /// (preamble, size and flags valid), also when a later check (counts, payload size, tick
+    /// rate, times) rejects the message: such a message still uses up its sequence number
+    /// (`SequenceTracker.useUp`).
+    public static func decode(
+        frames: UnsafeBufferPointer<UnsafeRawBufferPointer>,
+        into events: UnsafeMutableBufferPointer<SpikeEvent>,
+        header readHeader: inout RigHeader?
+    ) throws(WireRejection) -> RigHeader {
+        readHeader = nil
         let (type, flags, _) = try openMessage(frames) { $0 == .spikeBatch || $0 == .watermark }
         let header = frames[1]
         guard frames.count == (type == .spikeBatch ? 3 : 2) else { throw .frameCount }
@@ -35,6 +49,7 @@ public enum RigMessageDecoder {
             tickRate: tickRate,
             watermark: carriesWatermark ? rawWatermark : nil
         )
+        readHeader = decoded
         if type == .watermark {
             guard count == 0 else { throw .payloadSize }
         } else {

@@ -33,6 +33,17 @@ public struct SequenceTracker {
         sources[sourceID] = nil
     }
 
+    /// A message of a known source whose header was read but whose content was rejected
+    /// (protocol/SPEC.md section 5): its sequence number is used up, so the next message does
+    /// not count it as missed. Returns the messages missed just before it (0 when in order).
+    /// A new source, sequence 0 (a restart) or a number not above the last one change nothing.
+    @discardableResult
+    public mutating func useUp(sourceID: UInt32, sequence: UInt64) -> UInt64 {
+        guard sequence != 0, let last = sources[sourceID]?.lastSequence, sequence > last else { return 0 }
+        sources[sourceID]?.lastSequence = sequence
+        return sequence &- last &- 1
+    }
+
     /// The latest watermark of `sourceID`, or nil before its first one.
     public func watermark(of sourceID: UInt32) -> Int64? {
         guard let state = sources[sourceID], state.watermark >= 0 else { return nil }

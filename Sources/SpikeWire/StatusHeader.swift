@@ -7,8 +7,8 @@
 ///     16      monotonic_ns         CLOCK_MONOTONIC of the daemon when the status was made
 ///     24      received             rig messages received (accepted + rejected)
 ///     32      accepted             rig messages accepted
-///     40      late                 spike events that arrived after their window had run
-///     48      dropped              spike events dropped (ring full)
+///     40      late                 spike events at or before their source's previous watermark
+///     48      dropped              ring entries overwritten, spikes the window history had no room for
 ///     56      ticks_run
 ///     64      ticks_skipped        ticks that could not meet their deadline
 ///     72      missed_messages      rig messages missing according to sequence numbers

@@ -67,6 +67,11 @@ public enum DaemonCounter: Int, CaseIterable, Sendable {
     case reloadsFailed = 5
     /// Times a rig source's history was forgotten after its messages kept being rejected.
     case resynchronizations = 6
+    /// Spike events no window holds: before the first window's start (the daemon starts decoding
+    /// one whole window after the first data), or between windows when the hop is longer than one.
+    case outsideWindows = 7
+    /// Capture-log records not written because the writer fell behind by more than its buffer.
+    case captureDropped = 8
 
     /// The name used in JSON and the Python client (`DAEMON_COUNTERS`): `snake_case`.
     public var name: String {
@@ -78,6 +83,8 @@ public enum DaemonCounter: Int, CaseIterable, Sendable {
         case .captureFailures: "capture_failures"
         case .reloadsFailed: "reloads_failed"
         case .resynchronizations: "resynchronizations"
+        case .outsideWindows: "outside_windows"
+        case .captureDropped: "capture_dropped"
         }
     }
 }

@@ -24,6 +24,13 @@ public enum Topic {
         return (index + 1)..<topic.count
     }
 
+    /// Whether `suffix` makes a valid topic for `type` (`prefix/suffix`: at most 255 bytes of
+    /// printable ASCII in all), so that a sender can refuse a name before it has to send it.
+    public static func isValidSuffix(_ suffix: String, for type: MessageType) -> Bool {
+        guard !suffix.isEmpty else { return false }
+        return bytes(for: type, suffix: suffix).withUnsafeBytes { (try? validate($0, for: type)) != nil }
+    }
+
     /// The topic frame `prefix` or `prefix/suffix` for `type`.
     public static func bytes(for type: MessageType, suffix: String = "") -> [UInt8] {
         suffix.isEmpty ? Array(type.topicPrefix.utf8) : Array("\(type.topicPrefix)/\(suffix)".utf8)

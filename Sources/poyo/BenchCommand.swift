@@ -24,13 +24,20 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Seed of the spike generator.") var seed: UInt64 = 1
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
+    func validate() throws {
+        guard units >= 1 else { throw ValidationError("--units must be at least 1") }
+        guard rate.isFinite, rate >= 0 else { throw ValidationError("--rate must be a non-negative number of Hz") }
+        guard iterations >= 1, warmup >= 0 else { throw ValidationError("--iterations must be at least 1 and --warmup at least 0") }
+        guard queries >= 1 else { throw ValidationError("--queries must be at least 1") }
+    }
+
     func run() throws {
         let model = try POYOModel(path: model, threads: threads)
         let d = model.description
         let h = d.hyperparameters
         let vocabulary = d.unitVocab.filter { $0.key != "NA" }.sorted { $0.value < $1.value }.map(\.value)
         guard units > 0, units <= vocabulary.count else {
-            throw ValidationError("--units must be between 1 and the model's \(vocabulary.count) units")
+            throw CommandError("--units \(units): the model has \(vocabulary.count) units")
         }
         let session = d.sessionVocab.filter { $0.key != "NA" }.map(\.value).min() ?? 0
         let tokenizer = WindowTokenizer(

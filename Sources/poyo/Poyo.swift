@@ -1,3 +1,5 @@
+import POYO
+import SpikeWire
 import ArgumentParser
 
 @main
@@ -5,6 +7,7 @@ struct Poyo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "poyo",
         abstract: "poyo-rt: a real-time POYO / POYO+ neural decoder.",
+        version: PoyoVersion.description,
         subcommands: [
             // daemon (issue 4)
             ServeCommand.self, ReplayCommand.self,
@@ -14,4 +17,10 @@ struct Poyo: ParsableCommand {
             WireBenchCommand.self, WireListenCommand.self, WirePublishCommand.self,
         ]
     )
+}
+
+/// What `poyo --version` prints: the release and the formats it speaks.
+enum PoyoVersion {
+    static let release = "0.1.0"
+    static let description = "poyo-rt \(release) (wire protocol \(WireFormat.version), model format \(ModelDescription.formatVersion))"
 }

@@ -20,26 +20,32 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Map rig unit N to the vocabulary word <prefix>N.") var unitPrefix: String?
     @Option(help: "Endpoint the spike SUB socket binds (e.g. tcp://127.0.0.1:5555).") var spikes: String?
     @Option(help: "Endpoint the output PUB socket binds (e.g. tcp://127.0.0.1:5556).") var outputs: String?
-    @Option(help: "Seconds between ticks (default: the model's latent_step).") var hop: Double?
-    @Option(help: "Seconds a tick may take after its window completes (default: the hop).") var budget: Double?
+    @Option(parsing: .unconditional, help: "Seconds between ticks (default: the model's latent_step).") var hop: Double?
+    @Option(parsing: .unconditional, help: "Seconds a tick may take after its window completes (default: the hop).") var budget: Double?
     @Option(help: "Capture log to append every message to.") var capture: String?
     @Flag(help: "Do not write a capture log even if the configuration names one.") var noCapture = false
-    @Option(help: "The model's threads (the scheduler thread and threads - 1 workers).") var threads: Int?
-    @Option(help: "CPU for the ingest thread.") var ingestCPU: Int?
-    @Option(help: "CPU for the scheduler (model) thread.") var modelCPU: Int?
+    @Option(parsing: .unconditional, help: "The model's threads (the scheduler thread and threads - 1 workers).") var threads: Int?
+    @Option(parsing: .unconditional, help: "CPU for the ingest thread.") var ingestCPU: Int?
+    @Option(parsing: .unconditional, help: "CPU for the scheduler (model) thread.") var modelCPU: Int?
     @Flag(help: "Also publish the raw (normalized) model values.") var publishRawValues = false
     @Flag(help: "Print the resolved configuration as YAML and exit.") var printConfig = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
 
-    func resolvedConfiguration() throws -> DecoderConfiguration {
+    func validate() throws {
+        guard config != nil || (model != nil && session != nil) else {
+            throw ValidationError("give --config FILE, or at least --model and --session")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("unknown log level '\(logLevel)' (trace, debug, info, notice, warning, error, critical)")
+        }
+    }
+
+    func resolvedConfiguration() throws(ConfigurationError) -> DecoderConfiguration {
         var c: DecoderConfiguration
         if let config {
             c = try DecoderConfiguration.load(path: config)
         } else {
-            guard let model, let session else {
-                throw ValidationError("give --config FILE, or at least --model and --session")
-            }
-            c = DecoderConfiguration(model: model, session: session)
+            c = DecoderConfiguration(model: model ?? "", session: session ?? "")
         }
         if let model { c.model = model }
         if let session { c.session = session }
@@ -54,22 +60,36 @@ struct ServeCommand: ParsableCommand {
         if let ingestCPU { c.ingestCPU = ingestCPU }
         if let modelCPU { c.modelCPU = modelCPU }
         if publishRawValues { c.publishRawValues = true }
+        try c.validate()
         return c
     }
 
     func run() throws {
-        let configuration = try resolvedConfiguration()
-        if printConfig {
-            print(try configuration.yaml(), terminator: "")
-            return
-        }
-        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
+        let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
         let logger = Logger(label: "poyo.serve")
+        // Every reason the daemon cannot start (configuration, model, sockets) is one exit
+        // status, 2, with one message; usage errors are the argument parser's (64).
+        let configuration: DecoderConfiguration
+        do {
+            configuration = try resolvedConfiguration()
+        } catch {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(2)
+        }
+        if printConfig {
+            do {
+                print(try configuration.yaml(), terminator: "")
+            } catch {
+                logger.critical("cannot print the configuration: \(error)")
+                throw ExitCode(2)
+            }
+            return
+        }
         ServiceControl.installSignalHandlers()
         let service: DecoderService
         do {

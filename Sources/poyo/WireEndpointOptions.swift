@@ -13,6 +13,9 @@ struct WireEndpointOptions: ParsableArguments {
         guard (bind == nil) != (connect == nil) else {
             throw ValidationError("give exactly one of --bind and --connect")
         }
+        if let problem = (bind ?? connect).flatMap(ZMQEndpoint.problem(with:)) {
+            throw ValidationError(problem)
+        }
     }
 
     /// Binds or connects `socket`; prints the bound endpoint (with the port chosen for `:*`).

@@ -65,7 +65,7 @@ struct WirePublishCommand: ParsableCommand {
                 return sequence
             }
         }
-        throw ValidationError("no handshake line on stdin within \(handshakeTimeout) s")
+        throw CommandError("no handshake line on stdin within \(handshakeTimeout) s")
     }
 
     static func output(_ k: Int) -> OutputMessage {

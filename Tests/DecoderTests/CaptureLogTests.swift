@@ -64,4 +64,15 @@ import Testing
         try Data("hello world".utf8).write(to: URL(fileURLWithPath: path))
         #expect(throws: ConfigurationError.self) { try CaptureReader(path: path) }
     }
+
+    @Test func aWriterThatFallsBehindDropsAndCountsRecordsInsteadOfGrowing() throws {
+        let path = Fixtures.temporaryPath("bounded.cap")
+        try? FileManager.default.removeItem(atPath: path)
+        // The writer never gets to run before close: only what fits in 2500 bytes is kept.
+        let log = try CaptureLog(path: path, flushInterval: .seconds(60), maxPendingBytes: 2_500)
+        for _ in 0..<5 { log.append(records[2]) }  // about 1040 bytes each
+        #expect(log.droppedRecords == 3)
+        log.close()
+        #expect(try CaptureReader(path: path).records == [records[2], records[2]])
+    }
 }

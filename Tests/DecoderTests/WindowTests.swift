@@ -4,11 +4,11 @@ import Testing
 @Suite struct SpikeHistoryTests {
     @Test func keepsTimeOrderAndReportsLateInsertions() {
         var history = SpikeHistory(capacity: 4)
-        #expect(history.insert(time: 10, unit: 1) == false)
-        #expect(history.insert(time: 20, unit: 2) == false)
-        #expect(history.insert(time: 15, unit: 3) == true)
-        #expect(history.insert(time: 20, unit: 4) == false)
-        #expect(history.insert(time: 10, unit: 5) == true)
+        #expect(history.insert(time: 10, unit: 1) == .appended)
+        #expect(history.insert(time: 20, unit: 2) == .appended)
+        #expect(history.insert(time: 15, unit: 3) == .reordered)
+        #expect(history.insert(time: 20, unit: 4) == .appended)
+        #expect(history.insert(time: 10, unit: 5) == .reordered)
         let all = history.range(from: .min, to: .max)
         #expect(all.map { history.time(at: $0) } == [10, 10, 15, 20, 20])
         #expect(all.map { history.unit(at: $0) } == [1, 5, 3, 2, 4])

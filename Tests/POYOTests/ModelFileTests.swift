@@ -53,19 +53,19 @@ import Testing
     func truncatedFileIsRefused(length: Int) throws {
         let data = try bytes()
         let path = try write(data.prefix(length), "truncated-\(length).safetensors")
-        expectRefusal(path, .truncated, mentioning: [length < 8 ? "shorter" : "truncated"])
+        expectRefusal(path, .truncated, mentioning: [length < 8 ? "8-byte header length" : "truncated"])
     }
 
     @Test func garbageHeaderIsRefused() throws {
         var data = try bytes()
         for i in 8..<40 { data[i] = 0xFF }
-        expectRefusal(try write(data, "garbage.safetensors"), .corruptHeader, mentioning: ["JSON"])
+        expectRefusal(try write(data, "garbage.safetensors"), .corruptHeader, mentioning: ["rule: the header is UTF-8"])
     }
 
     @Test func hugeHeaderLengthIsRefused() throws {
         var data = try bytes()
         data.replaceSubrange(0..<8, with: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F])
-        expectRefusal(try write(data, "huge.safetensors"), .truncated, mentioning: ["header"])
+        expectRefusal(try write(data, "huge.safetensors"), .corruptHeader, mentioning: ["rule: the header is at most 100000000 bytes"])
     }
 
     @Test func missingTensorIsNamed() throws {

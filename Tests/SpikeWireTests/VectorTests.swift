@@ -44,7 +44,15 @@ import Testing
                 buffer in
                 message.withFrames { frames in
                     Result { () throws(WireRejection) in
-                        let header = try RigMessageDecoder.decode(frames: frames, into: buffer)
+                        var read: RigHeader?
+                        let header: RigHeader
+                        do throws(WireRejection) {
+                            header = try RigMessageDecoder.decode(frames: frames, into: buffer, header: &read)
+                        } catch {
+                            // Rejected after its header was read: the number is used up.
+                            if let read { tracker.useUp(sourceID: read.sourceID, sequence: read.sequence) }
+                            throw error
+                        }
                         let decoded = UnsafeBufferPointer(rebasing: buffer[0..<Int(header.eventCount)])
                         return try tracker.admit(header, events: decoded)
                     }

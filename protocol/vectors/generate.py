@@ -82,7 +82,7 @@ def valid_messages() -> list[tuple[str, str, object]]:
                     latency_p50_ns=4_100_000, latency_p90_ns=4_800_000, latency_p99_ns=6_000_000,
                     latency_max_ns=9_500_000, model="poyo_1.3M sha256:0123abcd",
                     rejections=np.arange(len(Rejection), dtype=np.uint64), state=STATUS_SOURCE_STALLED,
-                    daemon_counters=np.array([17, 2, 5, 1, 0, 1, 0], dtype=np.uint64))
+                    daemon_counters=np.array([17, 2, 5, 1, 0, 1, 0, 40, 3], dtype=np.uint64))
     assert len(status.daemon_counters) == len(DAEMON_COUNTERS)
     return [
         ("spike_batch_basic", "five events of source 7, sample indices at 30 kHz",
@@ -231,6 +231,14 @@ def sequences() -> list[dict]:
     def rejected(reason):
         return {"rejection": reason.label}
 
+    def unsorted(seq, times):
+        """A batch whose (valid) header is followed by times going backwards: rejected by the
+        stateless checks, after its header was read, so it still uses up its sequence number."""
+        frames = encode(batch(seq, sorted(times)))
+        payload = np.asarray(times, dtype="<i8").tobytes() + frames[2][8 * len(times):]
+        return {"frames": [frames[0].hex(), frames[1].hex(), payload.hex()],
+                "expect": rejected(Rejection.UNSORTED_TIMES)}
+
     return [
         {"name": "gaps_duplicates_and_restart", "steps": [
             step(batch(0, [10, 20]), ok()),
@@ -248,6 +256,13 @@ def sequences() -> list[dict]:
             step(Watermark(5, 5, 30_000, 300), ok(missed=1)),
             step(Watermark(5, 6, 30_000, 299), rejected(Rejection.WATERMARK_WENT_BACKWARDS)),
             step(Watermark(5, 7, 30_000, 300), ok()),
+        ]},
+        {"name": "a_rejected_message_uses_up_its_number", "steps": [
+            step(batch(0, [10, 20]), ok()),
+            unsorted(1, [40, 30]),
+            step(batch(2, [50]), ok()),
+            unsorted(4, [70, 60]),
+            step(batch(5, [80]), ok()),
         ]},
     ]
 

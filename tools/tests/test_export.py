@@ -334,7 +334,13 @@ def test_registry_table_matches_torch_brain():
     lambda sd: {"state_dict": {"model._orig_mod." + k: v for k, v in sd.items()}},  # Lightning + torch.compile
     lambda sd: {"module." + k: v for k, v in sd.items()},  # DataParallel
     lambda sd: {"model." + k: v for k, v in sd.items()},  # a LightningModule's own state_dict()
-])
+    lambda sd: {"module._orig_mod." + k: v for k, v in sd.items()},  # DDP around torch.compile
+    lambda sd: {"_orig_mod.module." + k: v for k, v in sd.items()},  # torch.compile around DDP
+    lambda sd: {"state_dict": {"model.module._orig_mod." + k: v for k, v in sd.items()}},  # Lightning + both
+    lambda sd: {"state_dict": {"_orig_mod.model." + k: v for k, v in sd.items()}},  # compiled LightningModule
+    lambda sd: {"module.model.module." + k: v for k, v in sd.items()},  # DDP(LightningModule(DDP(model)))
+], ids=["lightning_compile", "dp", "lightning_module", "ddp_compile", "compile_ddp", "lightning_ddp_compile",
+        "compiled_lightning_module", "ddp_lightning_ddp"])
 def test_wrapper_prefixes_are_removed(wrap):
     sd, _ = lightning_state_dict("poyo_v01_lightning.ckpt")
     got, _ = export.split_checkpoint(wrap(sd))
@@ -354,3 +360,13 @@ def test_model_file_reader_refuses_other_formats(tmp_path):
                          {mf.METADATA_KEY: json.dumps(desc)})
     with pytest.raises(mf.ModelFileError, match="readout.bias: dtype float16"):
         mf.read_model_file(half)
+
+
+def test_missing_keys_name_an_example_key_of_the_file():
+    """Keys under a prefix no wrapper uses: the message shows what the file's keys look like."""
+    sd, _ = lightning_state_dict("poyo_v01_lightning.ckpt")
+    got, _ = export.split_checkpoint({"net." + k: v for k, v in sd.items()})
+    with pytest.raises(export.ExportError, match=r"missing key readout.weight .*the file's keys look like 'net\.[a-z_.0-9]+weight'"):
+        export.detect_kind(got, {}, None)
+    with pytest.raises(export.ExportError, match=r"missing key unit_emb.weight; the file's keys look like 'net\."):
+        export._tensor(got, "unit_emb.weight")

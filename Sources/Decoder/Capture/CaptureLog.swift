@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
 import Foundation
 import Synchronization
 
@@ -8,19 +9,31 @@ import Synchronization
 /// are encoded into a shared buffer under a lock, and a writer thread hands the buffer to
 /// write(2) every `flushInterval`. Each record carries its length and CRC, so after a kill -9
 /// the file reads back up to its last complete record (`CaptureReader`).
+///
+/// The buffer is bounded (`maxPendingBytes`): when the disk cannot keep up, records that would
+/// overflow it are not written and are counted (`droppedRecords`, the daemon's `capture_dropped`);
+/// the daemon's memory does not grow with a slow disk.
 public final class CaptureLog: @unchecked Sendable {
+    /// The default bound of bytes waiting for the writer: 64 MiB (about 85 maximum-size batches,
+    /// or a minute of a 200-unit rig's 1 ms batches).
+    public static let defaultMaxPendingBytes = 64 << 20
     public let path: String
     private let fd: Int32
     private let pending = Mutex<[UInt8]>([])
     private let stopping = Atomic<Bool>(false)
     private let writtenBytes = Atomic<UInt64>(0)
     private let failures = Atomic<UInt64>(0)
+    private let dropped = Atomic<UInt64>(0)
     private var writer: Thread?
+    /// Ends the writer's wait early at close.
+    private let wake = DispatchSemaphore(value: 0)
     private let flushInterval: Duration
+    public let maxPendingBytes: Int
 
-    public init(path: String, flushInterval: Duration = .milliseconds(20)) throws(ConfigurationError) {
+    public init(path: String, flushInterval: Duration = .milliseconds(20), maxPendingBytes: Int = CaptureLog.defaultMaxPendingBytes) throws(ConfigurationError) {
         self.path = path
         self.flushInterval = flushInterval
+        self.maxPendingBytes = maxPendingBytes
         fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw ConfigurationError("capture log \(path): cannot open: \(String(cString: strerror(errno)))")
@@ -40,24 +53,33 @@ public final class CaptureLog: @unchecked Sendable {
     /// Bytes handed to the file so far, and write failures (counted, never fatal).
     public var bytesWritten: UInt64 { writtenBytes.load(ordering: .relaxed) }
     public var writeFailures: UInt64 { failures.load(ordering: .relaxed) }
+    /// Records not written because `maxPendingBytes` were already waiting for the disk.
+    public var droppedRecords: UInt64 { dropped.load(ordering: .relaxed) }
 
     public func append(_ record: CaptureRecord) {
         let bytes = CaptureCodec.encode(record)
-        pending.withLock { $0.append(contentsOf: bytes) }
+        let kept = pending.withLock { pending -> Bool in
+            guard pending.count + bytes.count <= maxPendingBytes else { return false }
+            pending.append(contentsOf: bytes)
+            return true
+        }
+        if !kept { dropped.add(1, ordering: .relaxed) }
     }
 
     /// Writes what is pending, fsyncs, and stops the writer thread (graceful stop).
     public func close() {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        wake.signal()
         while writer?.isFinished == false { usleep(1000) }
         flush()
         fsync(fd)
     }
 
     private func runWriter() {
+        let seconds = Double(flushInterval.components.attoseconds) / 1e18 + Double(flushInterval.components.seconds)
         while !stopping.load(ordering: .acquiring) {
+            _ = wake.wait(timeout: .now() + seconds)
             flush()
-            Thread.sleep(forTimeInterval: Double(flushInterval.components.attoseconds) / 1e18 + Double(flushInterval.components.seconds))
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Yams
+import ZeroMQ
 
 /// Everything `poyo serve` needs, from one YAML file (JSON is valid YAML too) plus
 /// command-line overrides. YAML because rig configurations are edited by people who comment
@@ -11,9 +12,19 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
         public var address: String
         public var bind: Bool = true
 
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case address, bind
+        }
+
         public init(address: String, bind: Bool = true) {
             self.address = address
             self.bind = bind
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            address = try c.decode(String.self, forKey: .address)
+            bind = try c.decodeIfPresent(Bool.self, forKey: .bind) ?? true
         }
     }
 
@@ -55,7 +66,7 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
     /// Lock the daemon's memory (mlockall) so no page fault stalls a tick (needs LimitMEMLOCK).
     public var lockMemory = false
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case model, session, units, readouts, source, hop, budget, spikes, outputs, capture, threads
         case unitPrefix = "unit_prefix", outputOffsets = "output_offsets", stallTimeout = "stall_timeout"
         case statusInterval = "status_interval", ingestCPU = "ingest_cpu", modelCPU = "model_cpu"
@@ -71,7 +82,7 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         model = try c.decode(String.self, forKey: .model)
         session = try c.decode(String.self, forKey: .session)
-        units = try c.decodeIfPresent([UInt32: String].self, forKey: .units) ?? [:]
+        units = try Self.decodeUnits(c)
         unitPrefix = try c.decodeIfPresent(String.self, forKey: .unitPrefix)
         readouts = try c.decodeIfPresent([String].self, forKey: .readouts)
         source = try c.decodeIfPresent(UInt32.self, forKey: .source)
@@ -91,46 +102,169 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
         lockMemory = try c.decodeIfPresent(Bool.self, forKey: .lockMemory) ?? false
     }
 
-    /// Reads a configuration file; the error names the file and the field.
+    /// Reads a configuration file; the error names the file and the field. Relative paths in it
+    /// (`model`, `capture`) are relative to the file's directory, not to the current one (a
+    /// systemd unit and a shell in another directory must read the same configuration alike).
     public static func load(path: String) throws(ConfigurationError) -> DecoderConfiguration {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw ConfigurationError("\(path): cannot read: \(error.localizedDescription)")
+            let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read (permissions, or not UTF-8 text)" : "no such file"
+            throw ConfigurationError("configuration file \(path): \(reason)")
         }
+        var configuration: DecoderConfiguration
         do {
-            return try parse(yaml: text)
+            configuration = try parse(yaml: text)
         } catch {
             throw ConfigurationError("\(path): \(error.description)")
         }
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        configuration.model = Self.resolve(configuration.model, against: directory)
+        configuration.capture = configuration.capture.map { Self.resolve($0, against: directory) }
+        return configuration
     }
 
-    /// Parses a configuration from YAML (or JSON) text.
+    /// `path` as is when absolute, else relative to `directory`.
+    static func resolve(_ path: String, against directory: URL) -> String {
+        guard !path.hasPrefix("/"), !path.isEmpty else { return path }
+        return directory.appendingPathComponent(path).standardizedFileURL.path
+    }
+
+    /// Parses a configuration from YAML (or JSON) text. Unknown fields are refused with the
+    /// nearest valid name; every error names the field and its line and column.
     public static func parse(yaml text: String) throws(ConfigurationError) -> DecoderConfiguration {
+        let node: Node
         do {
-            return try YAMLDecoder().decode(DecoderConfiguration.self, from: text)
-        } catch let error as DecodingError {
-            throw ConfigurationError(Self.describe(error))
+            guard let root = try Yams.compose(yaml: text) else {
+                throw ConfigurationError("the configuration is empty: give at least `model` and `session`")
+            }
+            node = ConfigurationKeys.normalizingUnitKeys(root)
+        } catch let error as ConfigurationError {
+            throw error
+        } catch let error as YamlError {
+            throw ConfigurationError("not valid YAML: \(ConfigurationKeys.describe(error))")
         } catch {
             throw ConfigurationError("not valid YAML: \(error)")
+        }
+        try ConfigurationKeys.check(node)
+        do {
+            return try YAMLDecoder().decode(DecoderConfiguration.self, from: node)
+        } catch let error as DecodingError {
+            throw ConfigurationError(ConfigurationKeys.describe(error, in: node))
+        } catch let error as ConfigurationError {
+            throw error
+        } catch {
+            throw ConfigurationError("\(error)")
         }
     }
 
     /// The configuration as YAML (what a capture log records, and `poyo serve --print-config`).
-    public func yaml() throws -> String { try YAMLEncoder().encode(self) }
+    /// Numbers are written as people write them (`0.02`, `1.0`), not as the encoder's `2e-2`.
+    public func yaml() throws -> String {
+        let text = try YAMLEncoder().encode(self)
+        return text.split(separator: "\n", omittingEmptySubsequences: false).map(Self.plainNumber).joined(separator: "\n")
+    }
 
-    private static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+    /// A `key: 1e+0` or `- 2e-2` line with the number in plain decimal; any other line as is.
+    static func plainNumber(_ line: Substring) -> String {
+        let separator = line.range(of: ": ") ?? (line.hasPrefix("- ") ? line.startIndex..<line.index(line.startIndex, offsetBy: 2) : nil)
+        guard let separator else { return String(line) }
+        let value = line[separator.upperBound...]
+        guard value.contains("e"), value.first.map({ $0.isNumber || $0 == "-" }) == true, let number = Double(value) else {
+            return String(line)
         }
-        switch error {
-        case .keyNotFound(let key, let context):
-            return "missing field '\((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))'"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-            return "field '\(path(context))': \(context.debugDescription)"
-        @unknown default:
-            return "\(error)"
+        return line[..<separator.upperBound] + "\(number)"
+    }
+
+    /// `units` as YAML writes it: a mapping from rig unit id to vocabulary word
+    /// (`units: {17: "brainset/session/unit_017"}`), in block or flow style.
+    /// (Capture logs of earlier versions hold the flat list `[id, word, id, word, ...]`; it is read too.)
+    private static func decodeUnits(_ c: KeyedDecodingContainer<CodingKeys>) throws -> [UInt32: String] {
+        guard c.contains(.units), try !c.decodeNil(forKey: .units) else { return [:] }
+        if var list = try? c.nestedUnkeyedContainer(forKey: .units) {
+            var units: [UInt32: String] = [:]
+            while !list.isAtEnd {
+                let id = try list.decode(UInt32.self)
+                units[id] = try list.decode(String.self)
+            }
+            return units
+        }
+        let words = try c.decode([String: String].self, forKey: .units)
+        var units: [UInt32: String] = [:]
+        for (key, word) in words {
+            guard let id = UInt32(key.trimmingCharacters(in: .whitespaces)) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .units, in: c,
+                    debugDescription: "'\(key)' is not a rig unit id: keys are integers 0 to \(UInt32.max), e.g. units: {17: \"brainset/session/unit_017\"}")
+            }
+            units[id] = word
+        }
+        return units
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(model, forKey: .model)
+        try c.encode(session, forKey: .session)
+        if !units.isEmpty {
+            var map = c.nestedContainer(keyedBy: UnitKey.self, forKey: .units)
+            for (id, word) in units.sorted(by: { $0.key < $1.key }) { try map.encode(word, forKey: UnitKey(id)) }
+        }
+        try c.encodeIfPresent(unitPrefix, forKey: .unitPrefix)
+        try c.encodeIfPresent(readouts, forKey: .readouts)
+        try c.encodeIfPresent(source, forKey: .source)
+        try c.encodeIfPresent(hop, forKey: .hop)
+        try c.encodeIfPresent(budget, forKey: .budget)
+        try c.encode(outputOffsets, forKey: .outputOffsets)
+        try c.encode(stallTimeout, forKey: .stallTimeout)
+        try c.encode(statusInterval, forKey: .statusInterval)
+        try c.encode(spikes, forKey: .spikes)
+        try c.encode(outputs, forKey: .outputs)
+        try c.encodeIfPresent(capture, forKey: .capture)
+        try c.encode(threads, forKey: .threads)
+        try c.encodeIfPresent(ingestCPU, forKey: .ingestCPU)
+        try c.encodeIfPresent(modelCPU, forKey: .modelCPU)
+        try c.encode(ringCapacity, forKey: .ringCapacity)
+        try c.encode(publishRawValues, forKey: .publishRawValues)
+        try c.encode(lockMemory, forKey: .lockMemory)
+    }
+
+    private struct UnitKey: CodingKey {
+        let stringValue: String
+        var intValue: Int? { Int(stringValue) }
+        init(_ id: UInt32) { stringValue = String(id) }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { stringValue = String(intValue) }
+    }
+
+    /// The longest duration a configuration may give (hop, budget, stall_timeout, status_interval).
+    public static let maxSeconds: Double = 86_400
+
+    /// The largest ring the daemon allocates (entries of 24 bytes: 16M entries are 384 MiB).
+    public static let maxRingCapacity = 1 << 24
+
+    /// Checks what can be checked without the model: endpoints, positive times and counts.
+    /// Every message names the field and the value.
+    public func validate() throws(ConfigurationError) {
+        for (name, endpoint) in [("spikes", spikes), ("outputs", outputs)] {
+            if let problem = ZMQEndpoint.problem(with: endpoint.address) {
+                throw ConfigurationError("\(name).address: \(problem)")
+            }
+        }
+        for (name, value) in [("hop", hop), ("budget", budget), ("stall_timeout", stallTimeout), ("status_interval", statusInterval)] {
+            if let value, !(value.isFinite && value > 0 && value <= Self.maxSeconds) {
+                throw ConfigurationError("\(name) is \(value): it must be a positive number of seconds, at most \(Int(Self.maxSeconds)) (a day)")
+            }
+        }
+        guard threads >= 1, threads <= 64 else {
+            throw ConfigurationError("threads is \(threads): it must be 1 to 64 (the model's threads; 1 runs each window on the scheduler thread alone)")
+        }
+        guard ringCapacity >= 2, ringCapacity <= Self.maxRingCapacity else {
+            throw ConfigurationError("ring_capacity is \(ringCapacity): it must be 2 to \(Self.maxRingCapacity) entries")
+        }
+        for (name, cpu) in [("ingest_cpu", ingestCPU), ("model_cpu", modelCPU)] {
+            if let cpu, cpu < 0 { throw ConfigurationError("\(name) is \(cpu): CPUs are numbered from 0") }
         }
     }
 }

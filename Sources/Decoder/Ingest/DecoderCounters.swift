@@ -17,11 +17,14 @@ public final class DecoderCounters: @unchecked Sendable {
     public let missedMessages = Atomic<UInt64>(0)
     /// Spike events of units the configuration does not map.
     public let unknownUnits = Atomic<UInt64>(0)
-    /// Spike events that came after the windows holding them had run (or at or before their
-    /// source's previous watermark), dropped.
+    /// Spike events at or before their source's previous watermark (the rig broke its promise),
+    /// dropped by the ingest.
     public let late = Atomic<UInt64>(0)
-    /// Spike events overwritten in the ingest ring before the scheduler read them.
+    /// Ring entries (spikes, watermarks) overwritten before the scheduler read them, and spikes
+    /// the spike history had no room for (`SpikeHistory.limit`).
     public let dropped = Atomic<UInt64>(0)
+    /// Spike events no window holds: before the first window's start, or between windows.
+    public let outsideWindows = Atomic<UInt64>(0)
     /// Spike events inserted out of time order (accepted; torch_brain windows are time-sorted).
     public let reordered = Atomic<UInt64>(0)
     public let ticksRun = Atomic<UInt64>(0)

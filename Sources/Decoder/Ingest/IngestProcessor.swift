@@ -32,6 +32,18 @@ public final class IngestProcessor {
         }
     }
 
+    /// A rejected message of the decoded source whose header was read used its sequence number:
+    /// the next message must not count it as missing (it is counted once, as rejected).
+    private func useUpNumber(of header: RigHeader, outcome: inout Outcome) {
+        guard header.sourceID == source else { return }
+        let missed = tracker.useUp(sourceID: header.sourceID, sequence: header.sequence)
+        counters.missedMessages.increment(by: missed)
+        outcome.missedMessages = missed
+    }
+
+    /// The last tick rate every configured duration was found to fit (checked once per rate).
+    private var fittingTickRate: UInt64 = 0
+
     /// The source decoded: configured, or the first one heard.
     public private(set) var source: UInt32?
     /// Whether the scheduler has been told the source's clock yet.
@@ -61,6 +73,11 @@ public final class IngestProcessor {
         public var missedMessages: UInt64 = 0
         /// The source's history was forgotten after too many rejections in a row.
         public var resynchronized = false
+        /// Why the source's clock was refused (`bad_tick_rate`): which configured duration does
+        /// not fit it.
+        public var clockRefusal: String?
+        /// The first few unmapped rig unit ids of the message (`unknownUnits` counts them all).
+        public var unknownUnitIDs: UnknownUnitIDs = UnknownUnitIDs()
 
         /// Whether anything in it deserves a line in the log.
         public var hasBadInput: Bool {
@@ -75,9 +92,11 @@ public final class IngestProcessor {
         counters.received.increment()
         var outcome = Outcome()
         let header: RigHeader
+        var readHeader: RigHeader?
         do {
-            header = try RigMessageDecoder.decode(frames: frames, into: events)
+            header = try RigMessageDecoder.decode(frames: frames, into: events, header: &readHeader)
         } catch {
+            if let read = readHeader { useUpNumber(of: read, outcome: &outcome) }
             counters.reject(error)
             outcome.rejection = error
             return outcome
@@ -85,8 +104,10 @@ public final class IngestProcessor {
         // The protocol allows any positive rate; beyond 1 THz no rig exists and tick arithmetic
         // (a window is sequence_length * rate ticks) would approach Int64's range.
         guard header.tickRate <= Self.maxTickRate else {
+            useUpNumber(of: header, outcome: &outcome)
             counters.reject(.badTickRate)
             outcome.rejection = .badTickRate
+            outcome.clockRefusal = "tick_rate \(header.tickRate) Hz is above the \(Self.maxTickRate) Hz any rig has"
             return outcome
         }
         if source == nil { source = header.sourceID }
@@ -94,6 +115,19 @@ public final class IngestProcessor {
             counters.otherSource.increment()
             outcome.otherSource = header.sourceID
             return outcome
+        }
+        // Every configured duration must be a whole number of ticks of the source's clock.
+        if header.tickRate != fittingTickRate {
+            do {
+                _ = try binding.ticks(tickRate: header.tickRate)
+                fittingTickRate = header.tickRate
+            } catch {
+                useUpNumber(of: header, outcome: &outcome)
+                counters.reject(.badTickRate)
+                outcome.rejection = .badTickRate
+                outcome.clockRefusal = error.description
+                return outcome
+            }
         }
         let batch = UnsafeBufferPointer(rebasing: events[0..<Int(header.eventCount)])
         let admission: SequenceTracker.Admission
@@ -117,6 +151,7 @@ public final class IngestProcessor {
         for event in batch[admission.lateEvents...] {
             guard let position = binding.position(ofRigUnit: event.unit) else {
                 unknown &+= 1
+                outcome.unknownUnitIDs.note(event.unit)
                 continue
             }
             ring.push(.spike(time: event.time, unit: position))
@@ -130,4 +165,28 @@ public final class IngestProcessor {
         outcome.carriedWatermark = true
         return outcome
     }
+}
+
+/// Up to four distinct unit ids, without allocating (the ingest's hot path).
+public struct UnknownUnitIDs: Equatable, Sendable {
+    public static let capacity = 4
+    private var storage: (UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0)
+    public private(set) var count = 0
+
+    public init() {}
+
+    public mutating func note(_ id: UInt32) {
+        let known = withUnsafeBytes(of: storage) { raw in
+            (0..<count).contains { raw.load(fromByteOffset: $0 * 4, as: UInt32.self) == id }
+        }
+        guard count < Self.capacity, !known else { return }
+        withUnsafeMutableBytes(of: &storage) { $0.storeBytes(of: id, toByteOffset: count * 4, as: UInt32.self) }
+        count += 1
+    }
+
+    public var ids: [UInt32] {
+        withUnsafeBytes(of: storage) { raw in (0..<count).map { raw.load(fromByteOffset: $0 * 4, as: UInt32.self) } }
+    }
+
+    public static func == (a: Self, b: Self) -> Bool { a.ids == b.ids }
 }

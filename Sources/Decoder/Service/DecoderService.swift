@@ -43,23 +43,22 @@ public final class DecoderService: @unchecked Sendable {
     /// cached and its scratch sized by a busy synthetic window (every unit at 50 Hz), so that the
     /// first real ticks neither allocate nor run slow.
     static func loadModel(configuration: DecoderConfiguration) throws -> (POYOModel, SessionBinding, ModelIdentity) {
-        guard (1...64).contains(configuration.threads) else {
-            throw ConfigurationError("threads: \(configuration.threads) is not a thread count for the model; give 1 to 64 (1 runs each window on the scheduler thread alone)")
-        }
         // Isolated from the file: an operator replacing it in place must not crash the daemon (SIGBUS).
         let model = try POYOModel(path: configuration.model, isolated: true, threads: configuration.threads)
         let binding = try SessionBinding(configuration: configuration, model: model.description)
         let identity = try ModelIdentity(file: configuration.model)
         model.prepare(units: binding.units.map(\.row))
-        let rate: UInt64 = 30_000
-        let ticks = binding.ticks(tickRate: rate)
+        // Any clock the configuration fits will do for a synthetic window; nanoseconds fit most.
+        let clock = [30_000, 1_000_000_000, 1_000_000].lazy.compactMap { try? binding.ticks(tickRate: $0) }.first
+            ?? SourceClockTicks(tickRate: 30_000, hop: 1, sequence: max(1, Int64(binding.hyperparameters.sequenceLength * 30_000)),
+                                latentStep: 1, outputOffsets: binding.outputOffsets.map { _ in 0 })
         var history = SpikeHistory()
         let spikes = Int(50 * binding.hyperparameters.sequenceLength) * binding.units.count
         for i in 0..<spikes {
-            history.insert(time: Int64(i) * ticks.sequence / Int64(max(spikes, 1)), unit: Int32(i % binding.units.count))
+            history.insert(time: Int64(i) * clock.sequence / Int64(max(spikes, 1)), unit: Int32(i % binding.units.count))
         }
         var assembler = WindowAssembler(binding: binding, kind: model.description.kind)
-        assembler.assemble(start: 0, end: ticks.sequence, tickRate: rate, history: history)
+        assembler.assemble(start: 0, end: clock.sequence, clock: clock, history: history)
         for _ in 0..<3 { _ = try model.forward(assembler.window) }
         return (model, binding, identity)
     }
@@ -90,13 +89,19 @@ public final class DecoderService: @unchecked Sendable {
         let endpoints = Mutex<[String]>([])
         let failures = Mutex<[ConfigurationError]>([])
         let opened = DispatchSemaphore(value: 0)
+        let proceed = DispatchSemaphore(value: 0)
+        let bothOpened = Atomic<Bool>(false)
         let finished = DispatchSemaphore(value: 0)
-        let report: @Sendable (Result<String, ConfigurationError>) -> Void = { result in
+        // Each thread reports its socket, then waits until both are open: neither starts serving
+        // (nor publishes a status) when the other's socket failed.
+        let report: @Sendable (Result<String, ConfigurationError>) -> Bool = { result in
             switch result {
             case .success(let endpoint): endpoints.withLock { $0.append(endpoint) }
             case .failure(let error): failures.withLock { $0.append(error) }
             }
             opened.signal()
+            proceed.wait()
+            return bothOpened.load(ordering: .acquiring)
         }
         let contextHandoff = ThreadHandoff(value: context)
         let ingestHandoff = ThreadHandoff(value: ingest)
@@ -115,20 +120,24 @@ public final class DecoderService: @unchecked Sendable {
         schedulerThread.start()
         opened.wait()
         opened.wait()
-        if let failure = failures.withLock({ $0.first }) {
+        let failure = failures.withLock { $0.first }
+        bothOpened.store(failure == nil, ordering: .releasing)
+        proceed.signal()
+        proceed.signal()
+        if let failure {
             control.requestStop()
+            finished.wait()
+            finished.wait()
             context.shutdown()
-            finished.wait()
-            finished.wait()
             throw failure
         }
-        let bound = endpoints.withLock { $0 }
+        let bound = endpoints.withLock { $0 }.sorted()
         notifier.ready(status: "serving \(modelIdentity.path)")
         logger.notice("serving", metadata: [
             "model": "\(modelIdentity)", "session": "\(configuration.session)", "units": "\(binding.units.count)",
             "readouts": "\(binding.readouts.map(\.name).joined(separator: ","))", "hop_s": "\(binding.hop)",
             "budget_s": "\(binding.budget)", "endpoints": "\(bound.joined(separator: " "))",
-            "capture": "\(configuration.capture ?? "off")",
+            "capture": "\(capture?.path ?? "off")",
         ])
 
         var running = 2

@@ -7,6 +7,9 @@ import ZeroMQ
 /// `IngestProcessor` (decode, validate, map, push to the ring) and wakes the scheduler when a
 /// watermark arrived. It never waits on the model.
 struct IngestLoop {
+    /// Messages the ingest socket queues per connected rig (ZMQ_RCVHWM): with frames of at most
+    /// 786 432 bytes, at most ~75 MiB per peer.
+    static let receiveHighWaterMark: Int32 = 100
     let configuration: DecoderConfiguration
     let processor: IngestProcessor
     let control: ServiceControl
@@ -15,20 +18,25 @@ struct IngestLoop {
     let logger: Logger
 
     /// Opens the socket (reporting the outcome through `ready`) and runs until stopped.
-    func run(context: ZMQContext, ready: (Result<String, ConfigurationError>) -> Void) {
+    func run(context: ZMQContext, ready: (Result<String, ConfigurationError>) -> Bool) {
         do {
             let socket = try openSocket(context)
-            ready(.success(try socket.lastEndpoint))
+            guard ready(.success("spikes=\(try socket.lastEndpoint)")) else { return }
             receive(from: socket)
         } catch {
-            ready(.failure(ConfigurationError("spikes socket \(configuration.spikes.address): \(error)")))
+            _ = ready(.failure(ConfigurationError("spikes socket \(configuration.spikes.address): \(error)")))
         }
     }
 
     private func openSocket(_ context: ZMQContext) throws(ZMQError) -> ZMQSocket {
         let socket = try ZMQSocket(context, type: .subscriber, linger: 0)
-        // A burst must queue here, not vanish at libzmq's default 1000-message mark.
-        try socket.setHighWaterMark(send: 1000, receive: 100_000)
+        // Bounded queue, bounded frames: a peer (broken or hostile) sending as fast as it can
+        // cannot make the daemon buffer more than receiveHighWaterMark messages of at most
+        // maxRigFrameSize bytes per frame; beyond, libzmq stops reading the connection (the
+        // kernel's socket buffer, then the rig's PUB queue, take the rest; what the rig's PUB
+        // drops shows up as missed_messages).
+        try socket.setHighWaterMark(send: 1000, receive: Self.receiveHighWaterMark)
+        try socket.setMaximumMessageSize(Int64(WireFormat.maxRigFrameSize))
         try socket.subscribe(Array(MessageType.spikeBatch.topicPrefix.utf8))
         try socket.subscribe(Array(MessageType.watermark.topicPrefix.utf8))
         try socket.setReceiveTimeout(.milliseconds(100))

@@ -33,6 +33,8 @@ final class ModelHandoff: @unchecked Sendable {
 /// every `status_interval` publishes the counters and latency percentiles. Between ticks it
 /// swaps in a reloaded model, feeds the systemd watchdog and notices a stalled source.
 final class SchedulerLoop {
+    /// Messages (outputs and statuses) queued per subscriber on the output socket.
+    static let sendHighWaterMark: Int32 = 64
     let configuration: DecoderConfiguration
     let runner: TickRunner
     let counters: DecoderCounters
@@ -65,18 +67,21 @@ final class SchedulerLoop {
         self.handoff = handoff
         self.modelIdentity = modelIdentity
         self.logger = logger
-        budgetNS = UInt64(runner.binding.budget * 1e9)
+        budgetNS = UInt64((runner.binding.budget * 1e9).rounded())
     }
 
-    func run(context: ZMQContext, ready: (Result<String, ConfigurationError>) -> Void) {
+    func run(context: ZMQContext, ready: (Result<String, ConfigurationError>) -> Bool) {
         do {
             let socket = try ZMQSocket(context, type: .publisher, linger: 0)
-            try socket.setHighWaterMark(send: 10_000, receive: 1000)
+            // A closed loop wants the newest output, not a queue of old ones: small queue per
+            // subscriber (ZMQ_SNDHWM; PUB drops what does not fit, and subscribers see the gap in
+            // tick_sequence). The client's receive_latest() drops whatever is still queued.
+            try socket.setHighWaterMark(send: Self.sendHighWaterMark, receive: 1)
             if configuration.outputs.bind { try socket.bind(configuration.outputs.address) } else { try socket.connect(configuration.outputs.address) }
-            ready(.success(try socket.lastEndpoint))
+            guard ready(.success("outputs=\(try socket.lastEndpoint)")) else { return }
             serve(socket)
         } catch {
-            ready(.failure(ConfigurationError("outputs socket \(configuration.outputs.address): \(error)")))
+            _ = ready(.failure(ConfigurationError("outputs socket \(configuration.outputs.address): \(error)")))
         }
     }
 
@@ -84,8 +89,8 @@ final class SchedulerLoop {
         if let cpu = configuration.modelCPU, !pinCurrentThread(toCPU: cpu) {
             logger.warning("could not pin the scheduler thread to CPU \(cpu)")
         }
-        let statusInterval = UInt64(configuration.statusInterval * 1e9)
-        let stallTimeout = UInt64(configuration.stallTimeout * 1e9)
+        let statusInterval = UInt64((configuration.statusInterval * 1e9).rounded())
+        let stallTimeout = UInt64((configuration.stallTimeout * 1e9).rounded())
         let watchdogInterval = notifier.watchdogInterval.map { UInt64($0.components.seconds) * 1_000_000_000 + UInt64($0.components.attoseconds / 1_000_000_000) }
         var nextStatus = MonotonicClock.nanoseconds() + statusInterval
         var nextWatchdog = MonotonicClock.nanoseconds()
@@ -149,9 +154,9 @@ final class SchedulerLoop {
             let frames = message.frames
             do {
                 try socket.send(frames: frames, dontWait: true)
-            } catch {
+            } catch where !error.isTerminated {
                 logger.error("publishing an output failed: \(error)")
-            }
+            } catch {}  // stopping: the context is being shut down
             latency.record(nanoseconds: message.header.stages.published &- due.receivedAt)
             capture?.append(.published(frames: frames, monotonicNS: message.header.stages.published))
         }
@@ -193,17 +198,33 @@ final class SchedulerLoop {
         let rejections = counters.rejectionCounts
         header.rejectionCount = UInt32(rejections.count)
         let message = StatusMessage(
-            header: header, model: modelIdentity.description, rejections: rejections,
+            header: header, model: Self.fitting(modelIdentity.description, bytes: WireFormat.maxModelNameSize), rejections: rejections,
             daemonCounters: [
                 counters.unknownUnits.value, counters.otherSource.value, counters.reordered.value,
                 counters.ticksFailed.value, capture?.writeFailures ?? 0, counters.reloadsFailed.value,
-                counters.resynchronizations.value,
+                counters.resynchronizations.value, counters.outsideWindows.value, capture?.droppedRecords ?? 0,
             ])
         statusSequence += 1
         latency.startPeriod()
         let frames = message.frames
-        do { try socket.send(frames: frames, dontWait: true) } catch { logger.error("publishing a status failed: \(error)") }
+        do {
+            try socket.send(frames: frames, dontWait: true)
+        } catch where !error.isTerminated {
+            logger.error("publishing a status failed: \(error)")
+        } catch {}  // stopping: the context is being shut down
         capture?.append(.published(frames: frames, monotonicNS: now))
+    }
+
+    /// `text` cut to at most `bytes` bytes of UTF-8 on a character boundary (a model path may be
+    /// longer than a status message carries).
+    static func fitting(_ text: String, bytes: Int) -> String {
+        guard text.utf8.count > bytes else { return text }
+        var cut = ""
+        for character in text {
+            guard cut.utf8.count + character.utf8.count <= bytes - 3 else { break }
+            cut.append(character)
+        }
+        return cut + "..."
     }
 
     func logSummary(title: String) {

@@ -1,4 +1,5 @@
 import POYO
+import SpikeWire
 
 /// A configuration resolved against a model: which embedding rows the session and its units
 /// are, how rig unit ids find them, which readouts are decoded, and the tick grid in source ticks.
@@ -23,10 +24,11 @@ public struct SessionBinding: Sendable {
     private let positionOfRigID: [UInt32: Int32]
 
     public init(configuration c: DecoderConfiguration, model: ModelDescription) throws(ConfigurationError) {
+        try c.validate()
         hyperparameters = model.hyperparameters
         guard let session = model.sessionVocab[c.session] else {
             let known = model.sessionVocab.keys.filter { $0 != "NA" }.sorted().prefix(5).joined(separator: ", ")
-            throw ConfigurationError("session '\(c.session)' is not in the model's session vocabulary (it has \(known)\(model.sessionVocab.count > 6 ? ", ..." : ""))")
+            throw ConfigurationError("session '\(c.session)' is not in the model's session vocabulary (it has \(known)\(model.sessionVocab.count > 6 ? ", ..." : ""); list them with `poyo inspect --model \(c.model) --sessions`)")
         }
         sessionRow = session
 
@@ -37,12 +39,12 @@ public struct SessionBinding: Sendable {
             }
         }
         guard !mapping.isEmpty else {
-            throw ConfigurationError("no units: give `units` (rig id -> unit vocabulary word) or a `unit_prefix` that matches the model's unit vocabulary")
+            throw ConfigurationError("no units: give `units` (rig id -> unit vocabulary word) or a `unit_prefix` that matches the model's unit vocabulary\(c.unitPrefix.map { " ('\($0)' matches no word followed by a number)" } ?? "") (list the words with `poyo inspect --model \(c.model) --unit-words --session \(c.session)`)")
         }
         var units: [Unit] = []
         for (rigID, word) in mapping {
             guard let row = model.unitVocab[word], word != "NA" else {
-                throw ConfigurationError("unit \(rigID) maps to '\(word)', which is not in the model's unit vocabulary")
+                throw ConfigurationError("unit \(rigID) maps to '\(word)', which is not in the model's unit vocabulary (list the session's with `poyo inspect --model \(c.model) --unit-words --session \(c.session)`)")
             }
             units.append(Unit(rigID: rigID, word: word, row: row))
         }
@@ -64,14 +66,29 @@ public struct SessionBinding: Sendable {
             readouts = model.readouts
         }
         guard !readouts.isEmpty else { throw ConfigurationError("`readouts` is empty") }
+        // What the wire protocol can carry (protocol/SPEC.md 4.3): refused here, at load, rather
+        // than found at the first tick.
+        for readout in readouts {
+            guard Topic.isValidSuffix(readout.name, for: .output) else {
+                throw ConfigurationError("readout '\(readout.name)' cannot be published: a readout name is 1 to \(WireFormat.maxTopicSize - 7) bytes of printable ASCII without spaces (the topic output/<readout>)")
+            }
+            guard readout.dim <= WireFormat.maxOutputDimension else {
+                throw ConfigurationError("readout '\(readout.name)' has dimension \(readout.dim); an output message carries at most \(WireFormat.maxOutputDimension)")
+            }
+        }
+        guard c.outputOffsets.count <= WireFormat.maxOutputCount else {
+            throw ConfigurationError("output_offsets has \(c.outputOffsets.count) entries; an output message carries at most \(WireFormat.maxOutputCount)")
+        }
 
         let h = model.hyperparameters
         hop = c.hop ?? h.latentStep
         budget = c.budget ?? hop
         outputOffsets = c.outputOffsets
-        guard hop.isFinite, hop > 0, budget.isFinite, budget > 0 else { throw ConfigurationError("hop and budget must be positive seconds") }
-        guard !outputOffsets.isEmpty, outputOffsets.allSatisfy({ $0.isFinite && $0 <= 0 && $0 > -h.sequenceLength }) else {
-            throw ConfigurationError("output_offsets must be seconds in (-\(h.sequenceLength), 0]: queries lie inside the window, at or before the tick")
+        guard hop.isFinite, hop > 0 else { throw ConfigurationError("hop is \(hop): it must be a positive number of seconds") }
+        guard budget.isFinite, budget > 0 else { throw ConfigurationError("budget is \(budget): it must be a positive number of seconds") }
+        guard !outputOffsets.isEmpty else { throw ConfigurationError("output_offsets is empty: give at least one query time, e.g. [0.0]") }
+        for (index, offset) in outputOffsets.enumerated() where !(offset.isFinite && offset <= 0 && offset > -h.sequenceLength) {
+            throw ConfigurationError("output_offsets[\(index)] is \(offset): query times are seconds in (-\(h.sequenceLength), 0], inside the window, at or before the tick")
         }
         guard c.stallTimeout > 0, c.statusInterval > 0 else { throw ConfigurationError("stall_timeout and status_interval must be positive") }
     }
@@ -80,14 +97,42 @@ public struct SessionBinding: Sendable {
     @inline(__always)
     public func position(ofRigUnit id: UInt32) -> Int32? { positionOfRigID[id] }
 
-    /// Hop and window length in ticks of a clock of `tickRate` Hz (rounded to whole ticks,
-    /// at least 1, and clamped so that an absurd declared rate cannot overflow).
-    public func ticks(tickRate: UInt64) -> (hop: Int64, sequence: Int64) {
-        let rate = Double(tickRate)
-        func whole(_ seconds: Double) -> Int64 {
-            let ticks = (seconds * rate).rounded()
-            return ticks >= 9.0e18 ? Int64(9.0e18) : max(1, Int64(ticks))
+    /// Every configured duration in ticks of a source clock of `tickRate` Hz. Each must be a
+    /// whole number of ticks: a rounded hop or window would silently decode something other than
+    /// what was configured (a 0.02 s hop on a 10 Hz clock is 0.2 ticks), and a rounded query
+    /// time would publish one time and query the model at another. The budget is not converted:
+    /// it is measured on the host's monotonic clock.
+    public func ticks(tickRate: UInt64) throws(ConfigurationError) -> SourceClockTicks {
+        func whole(_ name: String, _ seconds: Double, positive: Bool) throws(ConfigurationError) -> Int64 {
+            let exact = seconds * Double(tickRate)
+            let rounded = exact.rounded()
+            guard abs(exact) < 9.0e15, abs(exact - rounded) <= 1e-9 * max(1, abs(rounded)), !positive || rounded >= 1 else {
+                let step = 1 / Double(tickRate)
+                throw ConfigurationError(
+                    "\(name) \(seconds) s is \(exact) ticks of the source clock at \(tickRate) Hz, not a whole number: "
+                        + "make it a multiple of \(step) s, or send times on a clock whose tick divides it (e.g. 30000 Hz sample indices)")
+            }
+            return Int64(rounded)
         }
-        return (whole(hop), whole(hyperparameters.sequenceLength))
+        let h = hyperparameters
+        return SourceClockTicks(
+            tickRate: tickRate,
+            hop: try whole("hop", hop, positive: true),
+            sequence: try whole("sequence_length (the model's)", h.sequenceLength, positive: true),
+            latentStep: try whole("latent_step (the model's)", h.latentStep, positive: true),
+            outputOffsets: try outputOffsets.enumerated().map { (index, offset) throws(ConfigurationError) in
+                try whole("output_offsets[\(index)]", offset, positive: false)
+            })
     }
+}
+
+/// The configured durations in ticks of one source clock (all exact: `SessionBinding.ticks`).
+public struct SourceClockTicks: Sendable, Equatable {
+    public let tickRate: UInt64
+    public let hop: Int64
+    /// The window length (the model's sequence_length).
+    public let sequence: Int64
+    public let latentStep: Int64
+    /// Query times relative to the tick, each in (-sequence, 0].
+    public let outputOffsets: [Int64]
 }

@@ -25,7 +25,9 @@ public final class TickRunner {
     private var assembler: WindowAssembler
     private var history = SpikeHistory()
     private var schedule: TickSchedule?
-    public private(set) var tickRate: UInt64?
+    /// The source clock's rate and the configured durations in its ticks, once a source started.
+    public private(set) var clock: SourceClockTicks?
+    public var tickRate: UInt64? { clock?.tickRate }
     private var watermark: Int64 = -1
     private var watermarkReceivedAt: UInt64 = 0
     /// When the last watermark arrived (CLOCK_MONOTONIC ns), nil before the first.
@@ -61,17 +63,23 @@ public final class TickRunner {
             read += 1
             switch entry {
             case .sourceStarted(let rate):
-                let ticks = binding.ticks(tickRate: rate)
-                schedule = TickSchedule(hopTicks: ticks.hop, sequenceTicks: ticks.sequence)
-                history = SpikeHistory()
-                tickRate = rate
+                // The ingest admits only clocks every configured duration fits (`SessionBinding.ticks`).
+                clock = try? binding.ticks(tickRate: rate)
+                schedule = clock.map { TickSchedule(hopTicks: $0.hop, sequenceTicks: $0.sequence) }
+                history.removeAll()
                 watermark = -1
             case .spike(let time, let unit):
                 schedule?.observe(firstTime: time)
+                // Not late (the ingest counted those): before the first window, or between
+                // windows when the hop is longer than the window.
                 if let oldest = schedule?.oldestNeeded, time < oldest {
-                    counters.late.increment()
-                } else if history.insert(time: time, unit: unit) {
-                    counters.reordered.increment()
+                    counters.outsideWindows.increment()
+                    continue
+                }
+                switch history.insert(time: time, unit: unit) {
+                case .appended: break
+                case .reordered: counters.reordered.increment()
+                case .full: counters.dropped.increment()
                 }
             case .watermark(let time, let receivedAt):
                 schedule?.observe(firstTime: time)
@@ -106,9 +114,9 @@ public final class TickRunner {
     /// Builds the window of a due tick (call before `run`); returns its number of input tokens,
     /// which tells how long the forward pass will take.
     public func assemble(_ due: DueTick) -> Int {
-        guard let rate = tickRate else { return 0 }
+        guard let clock else { return 0 }
         history.evict(before: due.windowStart)
-        assembler.assemble(start: due.windowStart, end: due.tick, tickRate: rate, history: history)
+        assembler.assemble(start: due.windowStart, end: due.tick, clock: clock, history: history)
         assembledTick = due.tick
         return assembler.window.inputUnitIndex.count
     }
@@ -117,7 +125,8 @@ public final class TickRunner {
     /// `forwardDone` (the publisher sets `published`). Nil when the model refused the window
     /// (counted in `ticksFailed`; `error` says why).
     public func run(_ due: DueTick, error: inout ForwardError?) -> [OutputMessage]? {
-        guard let rate = tickRate else { return nil }
+        guard let clock else { return nil }
+        let rate = clock.tickRate
         if assembledTick != due.tick { _ = assemble(due) }
         let built = MonotonicClock.nanoseconds()
         do {
@@ -129,7 +138,7 @@ public final class TickRunner {
         }
         let done = MonotonicClock.nanoseconds()
         counters.ticksRun.increment()
-        let outputTicks = assembler.outputTicks(tick: due.tick, tickRate: rate)
+        let outputTicks = assembler.outputTicks(tick: due.tick, clock: clock)
         let stages = StageTimestamps(received: due.receivedAt, windowBuilt: built, forwardDone: done, published: 0)
         return binding.readouts.map { spec in
             let readout = output.readouts.first { $0.spec.name == spec.name }!

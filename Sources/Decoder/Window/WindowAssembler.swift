@@ -20,24 +20,26 @@ public struct WindowAssembler {
         decoderIDs = kind == .poyoPlus ? binding.readouts.flatMap { spec in binding.outputOffsets.map { _ in spec.id } } : nil
     }
 
-    /// Output query times of a tick, in source ticks (readout-major, as the window's queries).
-    public func outputTicks(tick: Int64, tickRate: UInt64) -> [Int64] {
-        binding.outputOffsets.map { tick + Int64(($0 * Double(tickRate)).rounded()) }
+    /// Output query times of a tick, in source ticks (one per offset; every readout is queried
+    /// at these times). The model is queried at exactly these times (`assemble`).
+    public func outputTicks(tick: Int64, clock: SourceClockTicks) -> [Int64] {
+        clock.outputOffsets.map { tick + $0 }
     }
 
-    /// Fills `window` for the window [start, start + sequence) of a clock of `tickRate` Hz.
-    public mutating func assemble(start: Int64, end: Int64, tickRate: UInt64, history: SpikeHistory) {
-        let rate = Double(tickRate)
+    /// Fills `window` for the window [start, end) of a source clock.
+    public mutating func assemble(start: Int64, end: Int64, clock: SourceClockTicks, history: SpikeHistory) {
+        let rate = Double(clock.tickRate)
         spikeUnits.removeAll(keepingCapacity: true)
         spikeTimes.removeAll(keepingCapacity: true)
         for index in history.range(from: start, to: end) {
             spikeUnits.append(Int(history.unit(at: index)))
             spikeTimes.append(Double(history.time(at: index) - start) / rate)
         }
-        let length = binding.hyperparameters.sequenceLength
+        // The query times are the published ones, in seconds from the window start: computed from
+        // ticks as the spike times are, never from the configured seconds.
         outputTimes.removeAll(keepingCapacity: true)
         for _ in binding.readouts {
-            for offset in binding.outputOffsets { outputTimes.append(length + offset) }
+            for offset in clock.outputOffsets { outputTimes.append(Double(end + offset - start) / rate) }
         }
         tokenizer.tokenize(spikeUnits: spikeUnits, spikeTimes: spikeTimes, outputTimestamps: outputTimes, into: &window)
         window.outputDecoderIndex = decoderIDs

@@ -94,7 +94,7 @@ public struct ModelDescription: Codable, Sendable {
     static func read(from file: SafeTensorsFile) throws(ModelFileError) -> ModelDescription {
         let path = file.path
         guard let json = file.metadata[metadataKey] else {
-            throw ModelFileError(.badMetadata, path: path, "no __metadata__[\"\(metadataKey)\"]: not a poyo-rt model file (convert a torch_brain checkpoint with tools/export_torch_brain.py)")
+            throw ModelFileError(.badMetadata, path: path, "not a poyo-rt model file: \(whatItIs(file)); a model file is made from a torch_brain checkpoint by tools/export_torch_brain.py (docs/model-format.md)")
         }
         let description: ModelDescription
         do {
@@ -104,6 +104,22 @@ public struct ModelDescription: Codable, Sendable {
         }
         try description.validate(path: path)
         return description
+    }
+
+    /// What a safetensors file without a model description is, as far as can be told.
+    static func whatItIs(_ file: SafeTensorsFile) -> String {
+        if file.metadata["poyo_rt_session"] != nil {
+            return "it is a poyo-rt session file (docs/session-format.md: recorded spikes and behaviour, e.g. for tools/run_demo.py --session)"
+        }
+        if file.tensors["input_unit_index"] != nil {
+            return "it is a window file (the inputs of `poyo forward --inputs`)"
+        }
+        if file.tensors.keys.contains(where: { $0 == "output" || $0.hasPrefix("output.") }) {
+            return "it is an output file (what `poyo forward --output` writes)"
+        }
+        let names = file.tensors.keys.sorted()
+        let example = names.first.map { ", e.g. '\($0)'" } ?? ""
+        return "its header has no __metadata__[\"\(metadataKey)\"] (it holds \(names.count) tensors\(example))"
     }
 
     func validate(path: String) throws(ModelFileError) {
