@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import poyo_model_file as mf  # noqa: E402
-import poyo_window as pw  # noqa: E402
+from poyo_rt import model_file as mf  # noqa: E402
+from poyo_rt import window as pw  # noqa: E402
 
 
 def modality_spec(readout: dict):

@@ -29,9 +29,9 @@ import numpy as np
 
 TOOLS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TOOLS))
-import export_torch_brain as export  # noqa: E402
-import poyo_model_file as mf  # noqa: E402
-import poyo_window as pw  # noqa: E402
+from poyo_rt import export  # noqa: E402
+from poyo_rt import model_file as mf  # noqa: E402
+from poyo_rt import window as pw  # noqa: E402
 
 ROOT = TOOLS.parent
 FIXTURES = ROOT / "Tests" / "POYOTests" / "Fixtures"

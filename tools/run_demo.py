@@ -22,7 +22,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 from poyo_rt.client import OutputSubscriber, SpikePublisher  # noqa: E402
 from poyo_rt.wire import Output  # noqa: E402
-from session_file import read_session  # noqa: E402
+from poyo_rt.session_file import read_session  # noqa: E402
 
 
 def r_squared(truth: np.ndarray, decoded: np.ndarray) -> np.ndarray:

@@ -35,8 +35,8 @@ TOOLS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TOOLS))
 import bench_torch_brain as bench  # noqa: E402
 import make_fixtures as mk  # noqa: E402
-import poyo_model_file as mf  # noqa: E402
-import session_file as sf  # noqa: E402
+from poyo_rt import model_file as mf  # noqa: E402
+from poyo_rt import session_file as sf  # noqa: E402
 
 ROOT = TOOLS.parent
 DEMO = ROOT / "demo"

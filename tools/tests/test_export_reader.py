@@ -20,7 +20,7 @@ import pytest
 
 TOOLS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TOOLS))
-import torch_checkpoint as tc  # noqa: E402
+from poyo_rt import torch_checkpoint as tc  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REFERENCE = json.loads((FIXTURES / "reference.json").read_text())

@@ -35,8 +35,8 @@ from safetensors.numpy import load_file, save_file
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 
-import poyo_model_file  # noqa: E402
-import poyo_window  # noqa: E402
+from poyo_rt import model_file as poyo_model_file  # noqa: E402
+from poyo_rt import window as poyo_window  # noqa: E402
 from poyo_rt import Output, OutputSubscriber, SpikePublisher, Status  # noqa: E402
 from poyo_rt.wire import Rejection, SpikeBatch, Watermark, encode  # noqa: E402
 
