@@ -57,14 +57,14 @@ def choose(name: Optional[str], available: list, where: str) -> str:
     raise SessionError(f"{where}: behaviour '{name}' {problem}; the file has: {listing}")
 
 
-def _read_series(path: str, series) -> Behaviour:
+def _read_series(where: str, path: str, series) -> Behaviour:
     data = np.asarray(series.data[:], dtype=np.float64) * float(series.conversion or 1.0) + float(getattr(series, "offset", 0.0) or 0.0)
     if series.timestamps is not None:
         timestamps = np.asarray(series.timestamps[:], dtype=np.float64)
     else:
         timestamps = float(series.starting_time or 0.0) + np.arange(len(data)) / float(series.rate)
     behaviour = Behaviour(path, timestamps, data, str(series.unit or ""))
-    check_behaviour(behaviour)
+    check_behaviour(where, behaviour)
     return behaviour
 
 
@@ -115,7 +115,7 @@ def read_nwb(path: str, behaviour: Optional[str] = None, require_behaviour: bool
             chosen = {}
             if behaviour is not None or require_behaviour:
                 name = choose(behaviour, sorted(available), str(path))
-                chosen[name] = _read_series(name, available[name])
+                chosen[name] = _read_series(str(path), name, available[name])
             intervals = {}
             for split in SPLITS:
                 table = (nwbfile.intervals or {}).get(split)

@@ -106,15 +106,15 @@ def check_spikes(where: str, times: np.ndarray) -> None:
         raise SessionError(f"{where}: spike times are not sorted ({times[i]:g} s is followed by {times[i + 1]:g} s)")
 
 
-def check_behaviour(behaviour: Behaviour) -> None:
+def check_behaviour(where: str, behaviour: Behaviour) -> None:
     """Raises SessionError unless the series' timestamps and values agree and increase."""
     if len(behaviour.timestamps) != len(behaviour.values):
-        raise SessionError(f"behaviour {behaviour.name}: {len(behaviour.timestamps)} timestamps but "
+        raise SessionError(f"{where}: behaviour {behaviour.name}: {len(behaviour.timestamps)} timestamps but "
                            f"{len(behaviour.values)} samples")
     if len(behaviour.timestamps) < 2:
-        raise SessionError(f"behaviour {behaviour.name}: fewer than 2 samples")
+        raise SessionError(f"{where}: behaviour {behaviour.name}: fewer than 2 samples")
     if np.any(np.diff(behaviour.timestamps) <= 0):
-        raise SessionError(f"behaviour {behaviour.name}: timestamps are not strictly increasing")
+        raise SessionError(f"{where}: behaviour {behaviour.name}: timestamps are not strictly increasing")
 
 
 def merge_units(unit_ids: np.ndarray, per_unit_times: list) -> tuple[np.ndarray, np.ndarray]:

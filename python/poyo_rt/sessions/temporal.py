@@ -83,7 +83,7 @@ def read_temporaldata(path: str, behaviour: Optional[str] = None, require_behavi
         if len(chosen[name].values) != len(chosen[name].timestamps):
             raise SessionError(f"{path}: behaviour {name} has {len(chosen[name].values)} samples for "
                                f"{len(chosen[name].timestamps)} timestamps")
-        check_behaviour(chosen[name])
+        check_behaviour(str(path), chosen[name])
     intervals = {}
     for split in SPLITS:
         domain = getattr(data, f"{split}_domain", None) if f"{split}_domain" in keys else None
