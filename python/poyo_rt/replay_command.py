@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     hp = description["hyperparameters"]
     budget = args.budget if args.budget is not None else args.hop
     spike_ticks = np.rint(recording.spike_times * rate).astype(np.int64)
-    spike_units = recording.spike_units.astype(np.uint32)
+    spike_units = binding.to_wire(recording.spike_units)
     start_tick, end_tick = int(round(start_s * rate)), int(round(end_s * rate))
     if end_tick - start_tick <= round(hp["sequence_length"] * rate):
         raise SessionError(f"the interval {start_s:g}-{end_s:g} s is shorter than one window ({hp['sequence_length']:g} s)")

@@ -32,11 +32,20 @@ class UnitBinding:
         The rig unit ids sent on the wire, in the recording's unit order.
     words : list of str, length U
         The unit vocabulary word of each.
+    recording_ids : ndarray of int64, shape (U,)
+        The recording's own unit ids (``Recording.unit_ids``), same order.
     """
 
     session_word: str
     rig_ids: np.ndarray
     words: list
+    recording_ids: np.ndarray = None
+
+    def to_wire(self, spike_units: np.ndarray) -> np.ndarray:
+        """Rig ids (uint32) of spikes given by the recording's unit ids."""
+        ids = self.recording_ids if self.recording_ids is not None else self.rig_ids
+        order = np.argsort(ids)
+        return np.asarray(self.rig_ids, dtype=np.uint32)[order][np.searchsorted(ids[order], spike_units)]
 
     def config(self, unit_vocab: dict) -> dict:
         """The ``units`` / ``unit_prefix`` fields of a ``poyo serve`` configuration.
@@ -120,4 +129,19 @@ def bind(recording: Recording, description: dict, *, unit_prefix: Optional[str] 
         problems.append("two units map to the same vocabulary word")
     if problems:
         raise BindingError("the model does not know this recording: " + "; ".join(problems))
-    return UnitBinding(session, ids, words)
+    return UnitBinding(session, _wire_ids(recording, ids, words), words, ids)
+
+
+def _wire_ids(recording: Recording, ids: np.ndarray, words: list) -> np.ndarray:
+    """Rig ids to send. A temporaldata file has no rig ids (its units are indexes): when every
+    word ends in a distinct number after one common prefix (``.../unit_17``), that number is the
+    rig id, as a rig would number the channel, so the daemon can map them by ``unit_prefix``."""
+    if recording.format != "temporaldata":
+        return ids
+    matches = [re.fullmatch(r"(.*?)(\d+)", w) for w in words]
+    if all(matches) and len({m.group(1) for m in matches}) == 1:
+        numbers = np.array([int(m.group(2)) for m in matches], dtype=np.int64)
+        if len(np.unique(numbers)) == len(numbers) and numbers.max() < 2**32 and all(
+                w == f"{m.group(1)}{n}" for w, m, n in zip(words, matches, numbers)):
+            return numbers
+    return ids
