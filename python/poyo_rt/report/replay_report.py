@@ -86,7 +86,7 @@ def print_table(report: dict, paths: dict) -> None:
 def html(report: dict, arrays: dict) -> str:
     """The report page."""
     rec, play = report["recording"], report["played"]
-    sections = [page.section("Summary", page.table(["", ""], summary_rows(report)))]
+    sections = [page.section("Summary", page.table([], summary_rows(report)))]
     for name, r in report["readouts"].items():
         key = f"{name}"
         if f"{key}/time_s" not in arrays or r.get("r2") is None and r.get("accuracy") is None:
@@ -96,7 +96,7 @@ def html(report: dict, arrays: dict) -> str:
         for d, dim in enumerate(r["dims"]):
             score = f"R^2 {_f(r['r2'][d])}" if r.get("r2") is not None else ""
             plots.append(svg.line_plot(
-                [{"x": t, "y": truth[:, d], "label": f"recorded ({r['target']})", "color": svg.RECORDED, "width": 1.6},
+                [{"x": t, "y": truth[:, d], "label": "recorded" if r["target"] == "identity" else f"recorded, {r['target']}", "color": svg.RECORDED, "width": 1.6},
                  {"x": t, "y": decoded[:, d], "label": "decoded by poyo-rt", "color": svg.PALETTE[0]}],
                 title=f"{name}[{dim}]  {score}", x_label="recording time (s)", y_label=r.get("unit") or dim))
         sections.append(page.section(f"Decoded vs recorded: {name}", *plots, page.note(ALIGNMENT)))
@@ -120,7 +120,7 @@ def html(report: dict, arrays: dict) -> str:
                           hlines=[{"y": budget_ms, "label": f"budget {budget_ms:g} ms"}]),
             page.note(report["latency_note"])))
     d = report["daemon"]
-    sections.append(page.section("Run", page.table(["", ""], [
+    sections.append(page.section("Run", page.table([], [
         ("recording", f"{rec['path']} ({rec['format']})"), ("session word", rec["session_word"]),
         ("units", f"{rec['units']} ({rec['spikes']} spikes in the part played)"),
         ("behaviour", f"{rec['behaviour']} -> target {rec['target']}"),

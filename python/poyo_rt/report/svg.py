@@ -59,7 +59,7 @@ class _Frame:
 
     def axes(self, title: str, x_label: str, y_label: str) -> list:
         parts = [f'<rect x="{self.left}" y="{self.top}" width="{self.plot_w}" height="{self.plot_h}" fill="#fff" stroke="#999"/>']
-        for t in nice_ticks(*self.x_range):
+        for t in nice_ticks(*self.x_range, count=10):
             px = float(self.x(t))
             parts.append(f'<line x1="{px:.1f}" y1="{self.top}" x2="{px:.1f}" y2="{self.top + self.plot_h}" stroke="#eee"/>')
             parts.append(f'<text x="{px:.1f}" y="{self.top + self.plot_h + 15}" text-anchor="middle">{_label(t)}</text>')
