@@ -43,7 +43,7 @@ def _jsonable(value):
     raise TypeError(type(value).__name__)
 
 
-def summary_rows(report: dict) -> list:
+def summary_rows(report: dict, latency: bool = True) -> list:
     """(what, value) rows shared by the terminal table and the page."""
     rows = []
     for name, r in report["readouts"].items():
@@ -51,34 +51,40 @@ def summary_rows(report: dict) -> list:
             rows.append((f"{name} accuracy", _f(r.get("accuracy"))))
         elif r.get("r2") is not None:
             dims = ", ".join(f"{d} {_f(v)}" for d, v in zip(r["dims"], r["r2"]))
-            rows.append((f"{name} R^2 ({r['n_scored']} outputs)", f"{dims}; mean {_f(r['r2_mean'])}"))
+            rows.append((f"R^2 {name}", f"mean {_f(r['r2_mean'])} ({dims}; {r['n_scored']} outputs)"))
     baseline = report.get("baseline")
     if baseline and baseline.get("r2_mean") is not None:
-        rows.append((f"baseline: {baseline.get('name', 'ridge')}", f"mean R^2 {_f(baseline['r2_mean'])}"))
-    lat = report["latency_ms"]
-    for stage in ("forward", "daemon", "end_to_end"):
-        if stage in lat:
-            s = lat[stage]
-            rows.append((f"latency {stage} (ms)", f"p50 {_f(s['p50'], 2)}  p90 {_f(s['p90'], 2)}  p99 {_f(s['p99'], 2)}  max {_f(s['max'], 2)}"))
+        rows.append((f"R^2 baseline: {baseline.get('name', 'ridge')}", f"mean {_f(baseline['r2_mean'])}"))
+    if latency:
+        for stage in ("forward", "daemon", "end_to_end"):
+            if stage in report["latency_ms"]:
+                v = report["latency_ms"][stage]
+                rows.append((f"latency {stage} (ms)", f"p50 {_f(v['p50'], 2)}, p99 {_f(v['p99'], 2)}, max {_f(v['max'], 2)}"))
     t = report["ticks"]
-    rows.append(("ticks", f"{t['outputs']} decoded of {t['expected']} expected; run {t['run']}, skipped {t['skipped']}, failed {t['failed']}"))
-    rows.append(("FALCON normalized latency", f"{_f(report['falcon_normalized_latency'], 4)} (decoding time / neural-data time)"))
-    rows.append(("played", f"{_f(report['played']['seconds'], 1)} s of recording in {_f(report['played']['wall_seconds'], 1)} s "
-                           f"(speed {report['played']['speed']})"))
+    rows.append(("ticks", f"{t['outputs']} of {t['expected']} decoded (skipped {t['skipped']}, failed {t['failed']})"))
+    rows.append(("FALCON normalized latency", f"{_f(report['falcon_normalized_latency'], 4)} (decoding / data time)"))
+    played = report["played"]
+    rows.append(("played", f"{_f(played['seconds'], 1)} s in {_f(played['wall_seconds'], 1)} s, speed {played['speed']}"))
     return rows
 
 
 def print_table(report: dict, paths: dict) -> None:
-    """The summary on the terminal (rich)."""
+    """The summary and the latency per stage on the terminal (rich)."""
     from rich.console import Console
     from rich.table import Table
-    table = Table(title=f"poyo-rt replay: {Path(report['recording']['path']).name}", show_header=False)
-    table.add_column(style="bold")
-    table.add_column()
-    for what, value in summary_rows(report):
-        table.add_row(what, value)
+    summary = Table(title=f"poyo-rt replay: {Path(report['recording']['path']).name}", show_header=False)
+    summary.add_column(style="bold")
+    summary.add_column()
+    for what, value in summary_rows(report, latency=False):
+        summary.add_row(what, value)
+    latency = Table(title="latency per tick (ms)")
+    for column in ("stage", "p50", "p90", "p99", "max"):
+        latency.add_column(column, justify="left" if column == "stage" else "right")
+    for stage, v in report["latency_ms"].items():
+        latency.add_row(stage, *(_f(v[k], 2) for k in ("p50", "p90", "p99", "max")))
     console = Console()
-    console.print(table)
+    console.print(summary)
+    console.print(latency)
     if paths:
         console.print(f"report: {paths['html']} (and {Path(paths['json']).name}, {Path(paths['npz']).name})")
 
