@@ -61,7 +61,12 @@ def apply_info(args: argparse.Namespace) -> Optional[dict]:
         if args.info:
             raise SessionError(f"{args.info}: no such file")
         return None
-    info = json.loads(path.read_text())
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SessionError(f"{path}: not a readable JSON description of the recording ({error})") from None
+    if not isinstance(info, dict):
+        raise SessionError(f"{path}: a recording description is a JSON object")
     replay = info.get("replay", info)
     for option, key in (("behaviour", "behaviour"), ("target", "target"), ("unit_prefix", "unit_prefix"),
                         ("session_word", "session_word"), ("readout", "readout"), ("tick_rate", "tick_rate")):

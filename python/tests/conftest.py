@@ -66,3 +66,18 @@ def poyo_binary() -> Path:
         if candidate and Path(candidate).is_file():
             return Path(candidate).resolve()
     pytest.fail("no poyo binary: build with `swift build` or set POYO_BIN")
+
+
+def model_for_vocabulary(path: Path, unit_words, session_word: str) -> Path:
+    """The demo model (demo/poyo_demo.safetensors) with its unit and session vocabularies replaced
+    by ``unit_words`` / ``session_word`` (the first rows of its embeddings): a valid model file
+    that decodes any recording with those words. Its decodes mean nothing; its vocabularies,
+    readout (2 dims) and timing are real."""
+    from poyo_rt import model_file
+    description, tensors = model_file.read_model_file(DEMO / "poyo_demo.safetensors")
+    words = ["NA", *sorted(unit_words)]
+    tensors["unit_emb.weight"] = tensors["unit_emb.weight"][: len(words)].copy()
+    description["unit_vocab"] = {w: i for i, w in enumerate(words)}
+    description["session_vocab"] = {"NA": 0, session_word: 1}
+    model_file.write_model_file(path, description, tensors)
+    return path

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import A2929_NWB, DEMO, poyo_binary, write_temporaldata
+from conftest import A2929_NWB, DEMO, model_for_vocabulary, poyo_binary, write_temporaldata
 from safetensors.numpy import load_file, save_file
 
 from poyo_rt import model_file, window
@@ -165,3 +165,32 @@ def test_one_unknown_unit_is_refused(tmp_path):
                               times=(0.1, 0.2, 0.3), unit_index=(0, 1, 2))
     result = replay(path, "--model", MODEL)
     assert result.returncode == 2 and "1 of 3 units are not in the model's unit vocabulary (first: demo/random_target/unit_999" in result.stderr
+
+
+def test_the_real_nwb_recording_replays_through_the_daemon(tmp_path):
+    """The committed A2929 NWB, its units named by prefix, head direction as (cos, sin), on its
+    20 kHz clock; the model is the demo model renamed to this recording's vocabulary."""
+    words = [f"pynapple/A2929-200711/unit_{i}" for i in range(15)]
+    model = model_for_vocabulary(tmp_path / "a2929_vocab.safetensors", words, "pynapple/A2929-200711")
+    out = tmp_path / "report"
+    result = replay(A2929_NWB, "--model", model, "--behaviour", "ry", "--target", "cos_sin", "--session-word",
+                    "pynapple/A2929-200711", "--unit-prefix", "pynapple/A2929-200711/unit_", "--interval", "1080:1084", "--readout", READOUT,
+                    "--report", out)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["played"]["tick_rate"] == 20_000  # the spike times are 20 kHz samples
+    assert report["ticks"]["outputs"] == report["ticks"]["expected"] == 151 and report["counters"]["unknown_units"] == 0
+    scored = report["readouts"][READOUT]
+    assert scored["dims"] == ["cos", "sin"] and scored["n_scored"] == 151 and report["recording"]["units"] == 15
+    arrays = np.load(out / "outputs.npz")
+    ry = read_recording(A2929_NWB, behaviour="ry").behaviour["acquisition/CompassDirection/ry"]
+    times = arrays[f"{READOUT}/time_s"]
+    expected = np.stack([np.interp(times, ry.timestamps, np.cos(ry.values[:, 0])),
+                         np.interp(times, ry.timestamps, np.sin(ry.values[:, 0]))], axis=1)
+    np.testing.assert_allclose(arrays[f"{READOUT}/truth"], expected, atol=1e-12)
+
+
+def test_a_bad_recording_description_is_one_line():
+    result = replay(SESSION, "--model", MODEL, "--info", MODEL)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "not a readable JSON description" in result.stderr
