@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate the bundled synthetic demo session demo/session.safetensors (docs/session-format.md).
 
-    python3 tools/make_demo_session.py [--out demo/session.safetensors] [--seed 2026]
+    .venv/bin/python tools/make_demo_session.py [--out demo/session.safetensors] [--seed 2026]
 
 numpy (+ the safetensors package) only; deterministic for a given seed.
 

@@ -6,7 +6,7 @@ listens to its outputs like an experiment's task code, and reports how well the 
 velocity matches the true one (R^2), how the outputs compare with torch_brain's own decodes of
 the same windows (demo/reference_decodes.safetensors), and the latency of every stage.
 
-    python3 tools/run_demo.py [--poyo .build/release/poyo] [--seconds 60] [--speed 1.0]
+    .venv/bin/python tools/run_demo.py [--poyo .build/release/poyo] [--seconds 60] [--speed 1.0]
 """
 import argparse
 import os

@@ -1,4 +1,4 @@
-"""tools/export_torch_brain.py: checkpoints users hold -> model files (docs/model-format.md).
+"""poyo_rt.export (`poyo-rt export`): checkpoints users hold -> model files (docs/model-format.md).
 
 Runs with numpy + safetensors + pytest only (the exporter never needs torch). The expected
 tensors come from fixtures/reference.json, which torch.load produced when the fixtures were made.

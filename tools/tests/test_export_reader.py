@@ -1,4 +1,4 @@
-"""tools/torch_checkpoint.py: the torch-free, code-free reader of torch.save files.
+"""poyo_rt.torch_checkpoint: the torch-free, code-free reader of torch.save files.
 
 The reference values in fixtures/reference.json were recorded from torch.load when the fixtures
 were made (tools/make_fixtures.py --exporter-fixtures), so these tests check the reader exactly

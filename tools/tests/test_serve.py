@@ -1,5 +1,5 @@
 """`poyo serve` end to end: the daemon as a subprocess, real ZeroMQ sockets, the Python reference
-client (tools/poyo_rt) as the rig and as the experiment.
+client (the poyo_rt package) as the rig and as the experiment.
 
 Every test starts its own daemon (the poyo_1p3m fixture model, session perich/c_20131003, rig
 unit N = vocabulary word perich/c_20131003/unit_N) on fresh TCP ports and always stops it
