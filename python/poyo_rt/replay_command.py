@@ -205,12 +205,7 @@ def build_report(args, recording, behaviour, readout, description, binding, repl
         counters = {"received": status.received, "accepted": status.accepted, "late": status.late,
                     "dropped": status.dropped, "missed_messages": status.missed_messages,
                     "rejected": int(np.sum(status.rejections)), "unknown_units": status.daemon_count("unknown_units")}
-    baseline = None
-    if info is not None:
-        baseline = info.get("baseline") or info.get("ridge_baseline")
-        if isinstance(baseline, dict):
-            baseline = {"name": baseline.get("name", "ridge"), **baseline}
-            baseline.setdefault("r2_mean", baseline.get("r2", {}).get("mean") if isinstance(baseline.get("r2"), dict) else None)
+    references = reference_scores(info, args.interval)
     report = {
         "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "recording": {"path": str(args.session), "format": recording.format, "session_word": binding.session_word,
@@ -227,7 +222,7 @@ def build_report(args, recording, behaviour, readout, description, binding, repl
         "alignment": "linear interpolation of the recorded behaviour (after the target transform) at each output's timestamp",
         "readouts": {readout["name"]: {"type": readout.get("type", "continuous"), "dims": dims, "target": args.target or "identity",
                                        "unit": behaviour.unit, **scores}},
-        "baseline": baseline,
+        "reference_r2": references,
         "ticks": {"expected": replay.expected_ticks, "outputs": len(window_ends),
                   "run": status.ticks_run if status else None, "skipped": status.ticks_skipped if status else None,
                   "failed": status.daemon_count("ticks_failed") if status else None},
@@ -246,6 +241,14 @@ def build_report(args, recording, behaviour, readout, description, binding, repl
     if speed is None:
         report["ticks"]["skipped_note"] = "lock step: the budget is not enforced"
     return _clean(report), arrays
+
+
+def reference_scores(info: Optional[dict], split: Optional[str]) -> dict:
+    """Scores the recording's description gives for the part played (``scores.<name>.<split>``:
+    e.g. a ridge baseline and torch_brain's own decodes of the same windows), by name."""
+    scores = (info or {}).get("scores") or {}
+    return {name: value[split] for name, value in scores.items()
+            if split and isinstance(value, dict) and isinstance(value.get(split), dict) and "r2" in value[split]}
 
 
 def _clean(value):

@@ -11,7 +11,7 @@ h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 17px; margin-top: 28
 p.meta { color: #555; margin-top: 0; font-size: 13px; }
 table { border-collapse: collapse; margin: 8px 0 12px; font-size: 13px; }
 th, td { border: 1px solid #ccc; padding: 3px 10px; text-align: right; } th { background: #f3f3f3; }
-td:first-child, th:first-child, table.list td { text-align: left; }
+td:first-child, th:first-child, table.list td, td:last-child, th:last-child { text-align: left; }
 p.note { font-size: 13px; color: #444; max-width: 980px; }
 svg { display: block; margin: 6px 0 14px; }
 """

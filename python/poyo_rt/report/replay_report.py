@@ -52,9 +52,9 @@ def summary_rows(report: dict, latency: bool = True) -> list:
         elif r.get("r2") is not None:
             dims = ", ".join(f"{d} {_f(v)}" for d, v in zip(r["dims"], r["r2"]))
             rows.append((f"R^2 {name}", f"mean {_f(r['r2_mean'])} ({dims}; {r['n_scored']} outputs)"))
-    baseline = report.get("baseline")
-    if baseline and baseline.get("r2_mean") is not None:
-        rows.append((f"R^2 baseline: {baseline.get('name', 'ridge')}", f"mean {_f(baseline['r2_mean'])}"))
+    for name, scores in (report.get("reference_r2") or {}).items():
+        dims = ", ".join(f"{k[3:]} {_f(v)}" for k, v in scores.items() if k.startswith("r2_"))
+        rows.append((f"R^2 {name} (recording.json)", f"mean {_f(scores['r2'])}" + (f" ({dims})" if dims else "")))
     if latency:
         for stage in ("forward", "daemon", "end_to_end"):
             if stage in report["latency_ms"]:
