@@ -194,3 +194,23 @@ def test_a_bad_recording_description_is_one_line():
     result = replay(SESSION, "--model", MODEL, "--info", MODEL)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "not a readable JSON description" in result.stderr
+
+
+A2929_MODEL = DEMO / "a2929" / "poyo_a2929.safetensors"
+
+
+@pytest.mark.skipif(not A2929_MODEL.exists(), reason="the A2929 model is not in this tree")
+def test_the_real_recordings_test_part_beats_the_ridge_baseline(tmp_path):
+    """demo/a2929: its whole test part (1080-1200 s) through the daemon, options from its
+    recording.json; the R^2 equals torch_brain's on the same windows and beats the ridge's."""
+    info = json.loads((DEMO / "a2929" / "recording.json").read_text())
+    out = tmp_path / "a2929"
+    result = replay(A2929_NWB, "--model", A2929_MODEL, "--interval", "test", "--report", out, timeout=900)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    scored = report["readouts"][info["readout"]]
+    assert report["played"]["tick_rate"] == 20_000 and report["ticks"]["skipped"] == 0
+    assert scored["n_scored"] == info["scores"]["poyo"]["test"]["windows"]
+    assert scored["r2_mean"] == pytest.approx(info["scores"]["poyo"]["test"]["r2"], abs=1e-4)
+    assert scored["r2_mean"] > report["reference_r2"]["ridge"]["r2"] + 0.05
+    assert "R^2 ridge (recording.json)" in result.stdout
