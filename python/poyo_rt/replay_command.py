@@ -122,12 +122,12 @@ def run(args: argparse.Namespace) -> int:
         description, _ = model_file.read_model_file(args.model)
     except (model_file.ModelFileError, OSError, ValueError) as error:
         raise SessionError(f"{args.model}: not a poyo-rt model file ({error})") from None
+    binding = bind(recording, description, unit_prefix=args.unit_prefix,
+                   unit_map=read_unit_map(args.units) if args.units else None, session_word=args.session_word)
     readout = choose_readout(description, args.readout, behaviour.values.shape[1])
     categorical = readout.get("type") == "multinomial"
     if not categorical and readout["dim"] != behaviour.values.shape[1]:
         raise SessionError(f"readout {readout['name']} has {readout['dim']} dims, the target {behaviour.values.shape[1]}")
-    binding = bind(recording, description, unit_prefix=args.unit_prefix,
-                   unit_map=read_unit_map(args.units) if args.units else None, session_word=args.session_word)
     start_s, end_s, interval_name = interval_of(args.interval, recording, info)
     rate = tick_rate_of(recording, args.tick_rate)
     speed = None if str(args.speed) == "max" else float(args.speed)

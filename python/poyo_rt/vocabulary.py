@@ -136,8 +136,8 @@ def _wire_ids(recording: Recording, ids: np.ndarray, words: list) -> np.ndarray:
     """Rig ids to send. A temporaldata file has no rig ids (its units are indexes): when every
     word ends in a distinct number after one common prefix (``.../unit_17``), that number is the
     rig id, as a rig would number the channel, so the daemon can map them by ``unit_prefix``."""
-    if recording.format != "temporaldata":
-        return ids
+    if recording.format != "temporaldata" or not np.array_equal(ids, np.arange(len(ids))):
+        return ids  # rig ids of the file's own
     matches = [re.fullmatch(r"(.*?)(\d+)", w) for w in words]
     if all(matches) and len({m.group(1) for m in matches}) == 1:
         numbers = np.array([int(m.group(2)) for m in matches], dtype=np.int64)

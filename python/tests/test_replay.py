@@ -150,11 +150,11 @@ def test_paced_replay_decodes_the_same_values(lockstep, tmp_path_factory):
 
 def test_units_and_session_missing_from_the_model_are_named():
     result = replay(A2929_NWB, "--model", MODEL, "--behaviour", "ry", "--target", "cos_sin",
-                    "--unit-prefix", "pynapple/A2929-200711/unit_")
+                    "--unit-prefix", "pynapple/A2929-200711/unit_", "--session-word", "pynapple/A2929-200711")
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert "15 of 15 units are not in the model's unit vocabulary (first: pynapple/A2929-200711/unit_0" in line
-    assert "session 'A2929-200711' is not in the model's session vocabulary (it has demo/random_target" in line
+    assert "session 'pynapple/A2929-200711' is not in the model's session vocabulary (it has demo/random_target" in line
 
 
 def test_one_unknown_unit_is_refused(tmp_path):

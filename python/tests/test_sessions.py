@@ -119,3 +119,16 @@ def test_bad_sessions_exit_2_from_the_command(tmp_path):
         lines = result.stderr.strip().splitlines()
         assert result.returncode == 2 and len(lines) == 1, (what, result.returncode, result.stderr)
         assert lines[0].startswith("poyo-rt replay: error: ") and message in lines[0], (what, lines)
+
+
+def test_brainsets_ids_become_torch_brains_vocabulary_words():
+    """demo/cursor_session.h5 (written by temporaldata, brainsets' layout: ids without prefixes,
+    units.rig_id) reads as the very session of demo/session.safetensors."""
+    td, sf = read_recording(DEMO / "cursor_session.h5"), read_recording(DEMO / "session.safetensors")
+    assert td.format == "temporaldata" and td.session_id == sf.session_id == "demo/random_target"
+    assert td.unit_words == sf.unit_words and td.unit_words[0] == "demo/random_target/unit_1"
+    assert td.unit_ids.tolist() == sf.unit_ids.tolist() and td.tick_rate == 30_000
+    np.testing.assert_array_equal(td.spike_times, sf.spike_times)
+    np.testing.assert_array_equal(td.spike_units, sf.spike_units)
+    np.testing.assert_array_equal(td.behaviour["cursor.vel"].values, sf.behaviour["cursor.vel"].values)
+    assert {k: v.tolist() for k, v in td.intervals.items()} == {k: v.tolist() for k, v in sf.intervals.items()}

@@ -4,7 +4,12 @@ Read with temporaldata itself (``Data.from_hdf5``). The layout brainsets writes:
 (``timestamps`` in seconds, ``unit_index`` into ``units``), ``units.id`` (the model's unit
 vocabulary words), ``session.id`` (its session word), behaviour as time series such as ``cursor``
 (``timestamps``, ``pos``, ``vel``, ...), and the split as ``train_domain`` / ``valid_domain`` /
-``test_domain`` intervals. Rig unit ids are the unit indexes 0..U-1.
+``test_domain`` intervals.
+
+Vocabulary words follow torch_brain's ``Dataset``: when the file names its ``brainset``, the
+session word is ``<brainset.id>/<session.id>`` and a unit's word ``<session word>/<units.id>``
+(brainsets stores ids without prefixes); otherwise ``session.id`` and ``units.id`` are the words.
+Rig unit ids are ``units.rig_id`` when the file has them, else the unit indexes 0..U-1.
 """
 
 from __future__ import annotations
@@ -71,8 +76,18 @@ def read_temporaldata(path: str, behaviour: Optional[str] = None, require_behavi
     index = np.asarray(data.spikes.unit_index, dtype=np.int64)
     if index.size and (index.min() < 0 or index.max() >= len(words)):
         raise SessionError(f"{path}: spikes.unit_index points outside units.id ({len(words)} units)")
-    session = getattr(data, "session", None)
+    session = getattr(data, "session", None) if "session" in keys else None
     session_id = str(getattr(session, "id", "")) if session is not None else ""
+    brainset = getattr(getattr(data, "brainset", None), "id", None) if "brainset" in keys else None
+    if brainset:
+        session_id = f"{brainset}/{session_id}"
+        words = [f"{session_id}/{w}" for w in words]
+    unit_ids = np.arange(len(words), dtype=np.int64)
+    if "rig_id" in data.units.keys():
+        unit_ids = np.asarray(data.units.rig_id, dtype=np.int64)
+        if len(np.unique(unit_ids)) != len(words) or unit_ids.min() < 0:
+            raise SessionError(f"{path}: units.rig_id must be unique non-negative integers")
+    tick_rate = getattr(session, "tick_rate", None) if session is not None else None
     available = behaviour_arrays(data)
     chosen = {}
     if behaviour is not None or require_behaviour:
@@ -89,6 +104,6 @@ def read_temporaldata(path: str, behaviour: Optional[str] = None, require_behavi
         domain = getattr(data, f"{split}_domain", None) if f"{split}_domain" in keys else None
         if domain is not None:
             intervals[split] = np.stack([np.asarray(domain.start), np.asarray(domain.end)], axis=1).astype(np.float64)
-    return Recording(path=str(path), format="temporaldata", session_id=session_id,
-                     unit_ids=np.arange(len(words), dtype=np.int64), spike_times=times, spike_units=index,
-                     unit_words=words, behaviour=chosen, intervals=intervals)
+    return Recording(path=str(path), format="temporaldata", session_id=session_id, unit_ids=unit_ids,
+                     spike_times=times, spike_units=unit_ids[index], unit_words=words, behaviour=chosen,
+                     intervals=intervals, tick_rate=int(tick_rate) if tick_rate else None)
