@@ -300,7 +300,10 @@ class _Progress:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="poyo-rt replay", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="poyo-rt replay", description=(
+        "Play a recorded session (NWB, temporaldata / brainsets HDF5, poyo-rt session file) through a poyo serve "
+        "daemon over its sockets, as a rig would, and report how well (R^2) and how fast (latency) it decoded. "
+        "See docs/replay.md."))
     add_arguments(parser)
     try:
         return run(parser.parse_args(argv))
