@@ -62,6 +62,16 @@ RIDGE_BINS_S = (0.02, 0.05, 0.1)
 RIDGE_ALPHAS = tuple(float(a) for a in np.logspace(-5, 5, 21))
 
 
+def machine() -> str:
+    """CPU model and core count, for the record of the training time."""
+    try:
+        name = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        name = platform.processor() or platform.machine()
+    import os
+    return f"{name}, {os.cpu_count()} cores"
+
+
 def register_readout():
     """Register head_direction_cos_sin in torch_brain's registry (once) -> its ModalitySpec."""
     from torch_brain.nn.loss import MSELoss
@@ -126,7 +136,7 @@ def train(session: sf.Session, args):
     info = {"steps": step + 1, "planned_steps": args.steps, "seconds": round(time.perf_counter() - t_start, 1),
             "final_loss": float(np.mean(log[-100:])), "batch_size": args.batch_size, "lr": args.lr,
             "weight_decay": args.weight_decay, "seed": args.seed, "end_weight": args.end_weight,
-            "end_span": args.end_span, "threads": 1, "machine": platform.processor() or platform.machine(),
+            "end_span": args.end_span, "threads": 1, "machine": machine(),
             "torch": torch.__version__, **dropout}
     model.eval()
     return model, config, norm, info
@@ -197,7 +207,7 @@ def ridge_baseline(session: sf.Session, recording, sequence_length: float) -> di
             predict = ridge_fit(X["train"], y["train"], alpha)
             valid = r2(y["valid"], predict(X["valid"]))["r2"]
             if best is None or valid > best[0]:
-                best = (valid, bin_s, alpha, {p: r2(y[p], predict(X[p])) for p in T})
+                best = (valid, bin_s, alpha, {p: {**r2(y[p], predict(X[p])), "windows": int(len(T[p]))} for p in T})
     valid, bin_s, alpha, scores = best
     print(f"ridge bin {bin_s * 1000:.0f} ms x {int(round(sequence_length / bin_s))} lags, alpha {alpha:g}: "
           + "  ".join(f"{p} R2 {scores[p]['r2']:.3f} ({scores[p]['median_abs_angle_error_deg']:.1f} deg)" for p in scores),
@@ -313,7 +323,7 @@ def main(argv=None) -> int:
     p.add_argument("--ffn-dropout", type=float, default=0.2)
     p.add_argument("--lin-dropout", type=float, default=0.2)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--max-seconds", type=float, default=480, help="stop training after this long")
+    p.add_argument("--max-seconds", type=float, default=900, help="stop training after this long")
     args = p.parse_args(argv)
 
     import torch
