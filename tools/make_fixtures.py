@@ -343,7 +343,7 @@ so a rerun with the same versions reproduces the files.
 Each configuration NAME has three safetensors files:
 
 - `NAME.model.safetensors`: the model file (docs/model-format.md), made by torch.save'ing the
-  torch_brain checkpoint and running `poyo_rt/export.py (`poyo-rt export`)` on it. Every weight is random
+  torch_brain checkpoint and running `poyo-rt export` on it. Every weight is random
   with large scales (embeddings N(0,1), LayerNorm weight 1 + 0.3 N, bias 0.3 N, linear weights and
   biases N(0, (2/sqrt(fan_in))^2)); `rotary_emb.omega` is torch_brain's.
 - `NAME.inputs.safetensors`: one unbatched window, named as torch_brain's forward() arguments:
