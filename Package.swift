@@ -28,10 +28,9 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
     ],
     targets: [
-        .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "CSystem"),
-        .target(name: "POYO", dependencies: ["CBLAS"], swiftSettings: strict + kernelFlags),
+        .target(name: "POYO", dependencies: ["CSystem"], swiftSettings: strict + kernelFlags),
         .target(name: "SpikeWire", swiftSettings: strict + kernelFlags),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: strict),
         .target(

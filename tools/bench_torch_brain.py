@@ -65,6 +65,29 @@ def build_torch_brain_model(path):
     return model.eval(), description
 
 
+def window_builder(description, units, rate, queries=1):
+    """-> make(rng): one unbatched window as `poyo bench` builds it (see the module docstring).
+
+    Raises ValueError when `units` is not between 1 and the model's unit count.
+    """
+    hp = description["hyperparameters"]
+    seq = hp["sequence_length"]
+    unit_rows = sorted(v for w, v in description["unit_vocab"].items() if w != "NA")
+    if not 0 < units <= len(unit_rows):
+        raise ValueError(f"--units must be between 1 and the model's {len(unit_rows)} units")
+    unit_rows = unit_rows[:units]
+    session_row = min(v for w, v in description["session_vocab"].items() if w != "NA")
+    output_timestamps = [seq * (k + 1) / queries for k in range(queries)]
+    decoder = [description["readouts"][0]["id"]] * queries if description["kind"] == "POYOPlus" else None
+
+    def make(rng):
+        unit, t = pw.poisson_spikes(rng, units, rate, seq)
+        return pw.make_window(unit_rows, unit, t, sequence_length=seq, latent_step=hp["latent_step"],
+                              num_latents_per_step=hp["num_latents_per_step"], session_row=session_row,
+                              output_timestamps=output_timestamps, output_decoder_index=decoder)
+    return make
+
+
 def percentile(sorted_ms, p):
     """Same rule as `poyo bench`: element floor(p/100 * n) of the sorted times."""
     return sorted_ms[min(len(sorted_ms) - 1, int(p / 100 * len(sorted_ms)))]
@@ -86,23 +109,15 @@ def main(argv=None) -> int:
     import torch
     torch.set_num_threads(args.threads)
     model, description = build_torch_brain_model(args.model)
-    hp = description["hyperparameters"]
-    seq = hp["sequence_length"]
-    unit_rows = sorted(v for w, v in description["unit_vocab"].items() if w != "NA")
-    if not 0 < args.units <= len(unit_rows):
-        p.error(f"--units must be between 1 and the model's {len(unit_rows)} units")
-    unit_rows = unit_rows[: args.units]
-    session_row = min(v for w, v in description["session_vocab"].items() if w != "NA")
-    output_timestamps = [seq * (k + 1) / args.queries for k in range(args.queries)]
-    decoder = [description["readouts"][0]["id"]] * args.queries if description["kind"] == "POYOPlus" else None
+    try:
+        make_window = window_builder(description, args.units, args.rate, args.queries)
+    except ValueError as e:
+        p.error(str(e))
 
     rng = np.random.default_rng(args.seed)
     times_ms, tokens = [], []
     for iteration in range(args.warmup + args.iterations):
-        unit, t = pw.poisson_spikes(rng, args.units, args.rate, seq)
-        window = pw.make_window(unit_rows, unit, t, sequence_length=seq, latent_step=hp["latent_step"],
-                                num_latents_per_step=hp["num_latents_per_step"], session_row=session_row,
-                                output_timestamps=output_timestamps, output_decoder_index=decoder)
+        window = make_window(rng)
         batch = {k: torch.from_numpy(v)[None] for k, v in window.items()}
         with torch.no_grad():
             start = time.perf_counter_ns()

@@ -17,7 +17,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Model file.") var model: String
     @Option(help: "Units in the window (taken from the model's unit vocabulary).") var units = 200
     @Option(help: "Firing rate of every unit, Hz.") var rate = 20.0
-    @Option(help: "Threads for the matrix products.") var threads = 1
+    @Option(help: "Threads of the model (the caller and threads - 1 workers).") var threads = 1
     @Option(help: "Timed iterations.") var iterations = 200
     @Option(help: "Untimed iterations first.") var warmup = 20
     @Option(help: "Output queries per window (evenly spaced, the last at the window end).") var queries = 1
@@ -25,8 +25,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func run() throws {
-        setMatrixThreads(threads)
-        let model = try POYOModel(path: model)
+        let model = try POYOModel(path: model, threads: threads)
         let d = model.description
         let h = d.hyperparameters
         let vocabulary = d.unitVocab.filter { $0.key != "NA" }.sorted { $0.value < $1.value }.map(\.value)
@@ -61,12 +60,16 @@ struct BenchCommand: ParsableCommand {
         let tokens = Double(tokenCounts.reduce(0, +)) / Double(tokenCounts.count)
         let cost = model.forwardCost(tokens: Int(tokens), queries: queries)
         let gflops = cost.poyoRT / (percentile(50) / 1e3) / 1e9
+        let peak = KernelInfo.measuredCorePeak()
+        let share = gflops / (peak * Double(model.threads))
         if json {
             let fields: [String: Any] = [
                 "p50_ms": percentile(50), "p90_ms": percentile(90), "p99_ms": percentile(99),
                 "min_ms": milliseconds[0], "max_ms": milliseconds[milliseconds.count - 1],
                 "tokens": tokens, "units": units, "rate_hz": rate, "threads": threads,
                 "iterations": iterations, "queries": queries, "gflop_per_s_at_p50": gflops,
+                "core_peak_gflop_per_s": peak, "share_of_peak": share, "kernels": KernelInfo.matrixProduct,
+                "gflop_per_window": cost.poyoRT / 1e9,
             ]
             let data = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -74,6 +77,10 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "%d iterations, %.0f tokens/window (%d units at %.1f Hz), %d thread(s)", iterations, tokens, units, rate, threads))
             print(String(format: "forward p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  (min %.3f, max %.3f)", percentile(50), percentile(90), percentile(99), milliseconds[0], milliseconds[milliseconds.count - 1]))
             print(String(format: "%.2f GFLOP per window in poyo-rt, %.1f GFLOP/s at p50", cost.poyoRT / 1e9, gflops))
+            print("kernels: \(KernelInfo.matrixProduct); \(model.threads) thread(s): the caller and \(model.threads - 1) worker(s)")
+            print(String(
+                format: "%.0f%% of the peak of %d core(s): one core's FMA peak measured now %.1f GFLOP/s (12 FMA chains, no memory)",
+                share * 100, model.threads, peak))
         }
     }
 }

@@ -17,11 +17,10 @@ struct ForwardCommand: ParsableCommand {
     @Option(help: "Window inputs (safetensors).") var inputs: String
     @Option(help: "Where to write the outputs (safetensors).") var output: String
     @Flag(help: "Write physical units (raw * std + mean) instead of the raw outputs.") var physical = false
-    @Option(help: "Threads for the matrix products.") var threads = 1
+    @Option(help: "Threads of the model (the caller and threads - 1 workers).") var threads = 1
 
     func run() throws {
-        setMatrixThreads(threads)
-        let model = try POYOModel(path: model)
+        let model = try POYOModel(path: model, threads: threads)
         let window = try ModelWindow(file: SafeTensorsFile(path: inputs))
         var result = try model.forward(window)
         if physical {

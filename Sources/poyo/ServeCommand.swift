@@ -24,7 +24,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Seconds a tick may take after its window completes (default: the hop).") var budget: Double?
     @Option(help: "Capture log to append every message to.") var capture: String?
     @Flag(help: "Do not write a capture log even if the configuration names one.") var noCapture = false
-    @Option(help: "Threads for the model's matrix products.") var threads: Int?
+    @Option(help: "The model's threads (the scheduler thread and threads - 1 workers).") var threads: Int?
     @Option(help: "CPU for the ingest thread.") var ingestCPU: Int?
     @Option(help: "CPU for the scheduler (model) thread.") var modelCPU: Int?
     @Flag(help: "Also publish the raw (normalized) model values.") var publishRawValues = false

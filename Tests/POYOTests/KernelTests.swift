@@ -74,11 +74,9 @@ import Testing
         let k = (0..<keys * inner).map { _ in Float.random(in: -2...2, using: &generator) }
         let v = (0..<keys * inner).map { _ in Float.random(in: -2...2, using: &generator) }
         var out = [Float](repeating: 0, count: queries * inner)
-        var scores = [Float](repeating: 0, count: queries * keys)
-        var sums = [Float](repeating: 0, count: queries)
         attentionForward(
             &out, ldo: inner, q: q, ldq: inner, k: k, ldk: inner, v: v, ldv: inner,
-            queries: queries, keys: keys, heads: heads, dimHead: dimHead, scores: &scores, sums: &sums)
+            queries: queries, keys: keys, heads: 0..<heads, dimHead: dimHead, scratch: AttentionScratch())
         for h in 0..<heads {
             for i in 0..<queries {
                 let logits = (0..<keys).map { j in (0..<dimHead).reduce(0.0) { $0 + Double(q[i * inner + h * dimHead + $1]) * Double(k[j * inner + h * dimHead + $1]) } / 2 }

@@ -8,9 +8,9 @@ import Testing
     static let tolerance = 5e-4
     static let names = ["poyo_1p3m", "poyoplus_tasks", "poyo_odd", "poyo_v02"]
 
-    @Test(arguments: names)
-    func forwardMatchesTorchBrain(name: String) throws {
-        let model = try POYOModel(path: Fixtures.model(name))
+    @Test(arguments: names, [1, 2, 3])
+    func forwardMatchesTorchBrain(name: String, threads: Int) throws {
+        let model = try POYOModel(path: Fixtures.model(name), threads: threads)
         let window = try ModelWindow(file: SafeTensorsFile(path: Fixtures.inputs(name)))
         let expected = try SafeTensorsFile(path: Fixtures.expected(name))
         let output = try model.forward(window)
@@ -33,6 +33,20 @@ import Testing
         _ = try model.forward(bigger)
         let second = try model.forward(window)
         #expect(first.readouts.map(\.values) == second.readouts.map(\.values))
+    }
+
+    /// Threads split rows and heads, never a sum: every thread count gives the same bits (so a
+    /// capture replays exactly whatever `threads` the run had).
+    @Test(arguments: ["poyo_1p3m", "poyoplus_tasks", "poyo_odd"])
+    func threadCountDoesNotChangeTheBits(name: String) throws {
+        let window = try ModelWindow(file: SafeTensorsFile(path: Fixtures.inputs(name)))
+        let single = try POYOModel(path: Fixtures.model(name), threads: 1).forward(window)
+        for threads in [2, 3, 4] {
+            let model = try POYOModel(path: Fixtures.model(name), threads: threads)
+            for _ in 0..<3 {
+                #expect(try model.forward(window).readouts.map(\.values) == single.readouts.map(\.values), "\(threads) threads")
+            }
+        }
     }
 
     /// The model depends only on time differences: shifting every time by the same amount

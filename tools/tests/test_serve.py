@@ -325,8 +325,9 @@ def assert_counters_add_up(status: Status) -> None:
 # a. Outputs equal the offline forward pass
 # --------------------------------------------------------------------------------------
 
-def test_outputs_equal_the_offline_forward(daemons, tmp_path):
-    daemon = daemons(hop=0.1, budget=0.5, raw=True)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_outputs_equal_the_offline_forward(daemons, tmp_path, threads):
+    daemon = daemons(hop=0.1, budget=0.5, raw=True, threads=threads)
     session = connect(daemons, daemon)
     rng = np.random.default_rng(1)
     end = round(2.2 * RATE)
@@ -832,5 +833,7 @@ def test_a_busy_endpoint_or_bad_configuration_fails_with_a_clear_message(tmp_pat
         assert f"outputs socket tcp://127.0.0.1:{port}" in result.stderr and "Address already in use" in result.stderr
         result = subprocess.run(base[:4] + ["--session", "no/such/session"], capture_output=True, text=True, timeout=30)
         assert result.returncode == 2 and "session 'no/such/session' is not in the model's session vocabulary" in result.stderr
+        result = subprocess.run(base[:6] + ["--threads", "0"], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 2 and "threads: 0 is not a thread count for the model; give 1 to 64" in result.stderr
     finally:
         busy.close()

@@ -49,8 +49,7 @@ public struct CaptureReplay {
                 guard modelOverride != nil || (found.size == identity.size && found.crc32 == identity.crc32) else {
                     throw ConfigurationError("model file \(configuration.model) is not the one the run used (\(identity)); pass --model to replay with another")
                 }
-                // The same BLAS threading as the run: a different split sums in another order.
-                setMatrixThreads(configuration.threads)
+                // The model's threads split rows and heads, never a sum: any count gives the same bits.
                 let (model, binding, _) = try DecoderService.loadModel(configuration: configuration)
                 if let runner {
                     runner.swapModel(model)

@@ -32,7 +32,6 @@ public final class DecoderService: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         self.notifier = notifier
-        setMatrixThreads(configuration.threads)
         (model, binding, modelIdentity) = try Self.loadModel(configuration: configuration)
         capture = try configuration.capture.map { try CaptureLog(path: Self.expandTime(in: $0)) }
         let wakeup = DispatchSemaphore(value: 0)
@@ -44,8 +43,11 @@ public final class DecoderService: @unchecked Sendable {
     /// cached and its scratch sized by a busy synthetic window (every unit at 50 Hz), so that the
     /// first real ticks neither allocate nor run slow.
     static func loadModel(configuration: DecoderConfiguration) throws -> (POYOModel, SessionBinding, ModelIdentity) {
+        guard (1...64).contains(configuration.threads) else {
+            throw ConfigurationError("threads: \(configuration.threads) is not a thread count for the model; give 1 to 64 (1 runs each window on the scheduler thread alone)")
+        }
         // Isolated from the file: an operator replacing it in place must not crash the daemon (SIGBUS).
-        let model = try POYOModel(path: configuration.model, isolated: true)
+        let model = try POYOModel(path: configuration.model, isolated: true, threads: configuration.threads)
         let binding = try SessionBinding(configuration: configuration, model: model.description)
         let identity = try ModelIdentity(file: configuration.model)
         model.prepare(units: binding.units.map(\.row))

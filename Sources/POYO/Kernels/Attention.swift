@@ -1,27 +1,48 @@
-/// Scaled dot-product attention over `heads` column blocks of width `dimHead`
-/// (torch's `b n (h d)` layout), no mask: masked keys are left out by the caller.
-///   q [queries, ldq], k [keys, ldk], v [keys, ldv] -> out [queries, ldo]
-/// `scores` holds one head's [queries, keys] weights at a time; `sums` [queries].
+/// Per-thread scratch of the attention kernels.
+final class AttentionScratch {
+    let scores = FloatBuffer()        // [queries, keys (block)] of one head
+    let sharedScores = FloatBuffer()  // [groups, key block], the encoder's unrotated score part
+    let packedKeys = FloatBuffer()    // keys of one head (block), transposed into panels
+    let packedShared = FloatBuffer()  // the unrotated columns of the same keys
+    let packedValues = FloatBuffer()  // values of one head (block), in panels
+    let sums = FloatBuffer()          // [queries]
+}
+
+/// Scaled dot-product attention of the heads in `heads` (column blocks of width `dimHead`, torch's
+/// `b n (h d)` layout), no mask: masked keys are left out by the caller.
+///   q [queries, ldq], k [keys, ldk], v [keys, ldv] -> out [queries, ldo] (those heads' columns)
+/// Heads are independent, so threads may run disjoint `heads` ranges with their own `scratch`.
 func attentionForward(
     _ out: UnsafeMutablePointer<Float>, ldo: Int,
     q: UnsafePointer<Float>, ldq: Int,
     k: UnsafePointer<Float>, ldk: Int,
     v: UnsafePointer<Float>, ldv: Int,
-    queries: Int, keys: Int, heads: Int, dimHead: Int,
-    scores: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>
+    queries: Int, keys: Int, heads: Range<Int>, dimHead: Int, scratch: AttentionScratch
 ) {
     let scaleFactor = 1 / Float(dimHead).squareRoot()
-    for h in 0..<heads {
+    let scores = scratch.scores.reserve(queries &* keys), sums = scratch.sums.reserve(queries)
+    let packed = scratch.packedKeys.reserve(packedCount(rows: keys, depth: dimHead))
+    let packedValues = scratch.packedValues.reserve(packedCount(rows: dimHead, depth: keys))
+    for h in heads {
         let column = h &* dimHead
-        matmulTransposed(scores, ldc: keys, q + column, lda: ldq, k + column, ldb: ldk, m: queries, n: keys, k: dimHead, alpha: scaleFactor)
+        let keyPanels = packTransposed(k + column, ldm: ldk, rows: keys, depth: dimHead, into: packed)
+        panelGEMM(scores, ldc: keys, q + column, lda: ldq, keyPanels, m: queries, k: dimHead, Epilogue(alpha: scaleFactor))
         for r in 0..<queries {
             let row = scores + r &* keys
             sums[r] = exponentiate(row, count: keys, shift: maximum(row, count: keys))
         }
-        matmul(out + column, ldc: ldo, scores, lda: keys, v + column, ldb: ldv, m: queries, n: dimHead, k: keys)
+        let valuePanels = packRows(v + column, ldm: ldv, rows: keys, columns: dimHead, into: packedValues)
+        panelGEMM(out + column, ldc: ldo, scores, lda: keys, valuePanels, m: queries, k: keys)
         for r in 0..<queries {
             scale(out + (r &* ldo &+ column), count: dimHead, by: 1 / sums[r])
         }
+    }
+}
+
+extension Panels {
+    /// A row-major [K, columns] operand read in place (row stride `ldb`).
+    init(_ matrix: UnsafePointer<Float>, ldb: Int, columns: Int) {
+        self.init(base: matrix, panelStride: 16, ldb: ldb, columns: columns, padded: false)
     }
 }
 
@@ -40,21 +61,24 @@ func attentionForward(
 /// rescaled when the maximum grows. With `resume`, `out`, `maxima` and `sums` already hold the
 /// state of other keys (the cached start/end tokens) and these keys are added to it; without
 /// `normalize` the state is left unnormalized, to be resumed later.
-/// Scratch: `scores` [queries, keyBlock], `sharedScores` [groups, keyBlock].
+/// Heads are independent: threads may run disjoint `heads` ranges, each with its own `scratch`.
 func splitAttentionForward(
     _ out: UnsafeMutablePointer<Float>, ldo: Int,
     q: UnsafePointer<Float>, ldq: Int,
     sharedQueries: UnsafePointer<Float>, ldShared: Int, groups: Int, rowGroup: UnsafePointer<Int>,
     k: UnsafePointer<Float>, ldk: Int,
     v: UnsafePointer<Float>, ldv: Int,
-    queries: Int, keys: Int, heads: Int, dimHead: Int, rotatedColumns: Int, keyBlock: Int,
-    scores: UnsafeMutablePointer<Float>, sharedScores: UnsafeMutablePointer<Float>,
-    sums: UnsafeMutablePointer<Float>, maxima: UnsafeMutablePointer<Float>,
+    queries: Int, keys: Int, heads: Range<Int>, dimHead: Int, rotatedColumns: Int, keyBlock: Int,
+    scratch: AttentionScratch, sums: UnsafeMutablePointer<Float>, maxima: UnsafeMutablePointer<Float>,
     resume: Bool = false, normalize: Bool = true
 ) {
     let scaleFactor = 1 / Float(dimHead).squareRoot()
     let unrotated = dimHead &- rotatedColumns
-    for h in 0..<heads {
+    let scores = scratch.scores.reserve(queries &* keyBlock), sharedScores = scratch.sharedScores.reserve(groups &* keyBlock)
+    let packedKeys = scratch.packedKeys.reserve(packedCount(rows: keyBlock, depth: rotatedColumns))
+    let packedShared = scratch.packedShared.reserve(packedCount(rows: keyBlock, depth: unrotated))
+    let packedValues = scratch.packedValues.reserve(packedCount(rows: dimHead, depth: keyBlock))
+    for h in heads {
         let column = h &* dimHead
         let headSums = sums + h &* queries, headMaxima = maxima + h &* queries
         if !resume {
@@ -68,10 +92,12 @@ func splitAttentionForward(
         while start < keys {
             let count = min(keyBlock, keys &- start)
             let blockKeys = k + start &* ldk
-            matmulTransposed(scores, ldc: count, q + column, lda: ldq, blockKeys + column, ldb: ldk, m: queries, n: count, k: rotatedColumns, alpha: scaleFactor)
-            matmulTransposed(
-                sharedScores, ldc: count, sharedQueries + (column &+ rotatedColumns), lda: ldShared,
-                blockKeys + (column &+ rotatedColumns), ldb: ldk, m: groups, n: count, k: unrotated, alpha: scaleFactor)
+            let rotatedPanels = packTransposed(blockKeys + column, ldm: ldk, rows: count, depth: rotatedColumns, into: packedKeys)
+            panelGEMM(scores, ldc: count, q + column, lda: ldq, rotatedPanels, m: queries, k: rotatedColumns, Epilogue(alpha: scaleFactor))
+            let sharedPanels = packTransposed(blockKeys + (column &+ rotatedColumns), ldm: ldk, rows: count, depth: unrotated, into: packedShared)
+            panelGEMM(
+                sharedScores, ldc: count, sharedQueries + (column &+ rotatedColumns), lda: ldShared, sharedPanels,
+                m: groups, k: unrotated, Epilogue(alpha: scaleFactor))
             for r in 0..<queries {
                 let row = scores + r &* count
                 add(sharedScores + rowGroup[r] &* count, into: row, count: count)
@@ -86,7 +112,8 @@ func splitAttentionForward(
                 }
                 headSums[r] += exponentiate(row, count: count, shift: headMaxima[r])
             }
-            matmul(out + column, ldc: ldo, scores, lda: count, v + (start &* ldv &+ column), ldb: ldv, m: queries, n: dimHead, k: count, accumulate: true)
+            let valuePanels = packRows(v + (start &* ldv &+ column), ldm: ldv, rows: count, columns: dimHead, into: packedValues)
+            panelGEMM(out + column, ldc: ldo, scores, lda: count, valuePanels, m: queries, k: count, Epilogue(accumulate: true))
             start &+= count
         }
         if normalize {

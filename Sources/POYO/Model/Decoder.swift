@@ -5,6 +5,7 @@ extension POYOModel {
         let h = hyperparameters
         let dim = h.dim
         let inner = h.crossHeads * h.dimHead
+        let rotary = rotary
         let width = rotary.tableWidth
         let count = w.latentIndex.count
         let queryCount = w.outputSessionIndex.count
@@ -28,15 +29,20 @@ extension POYOModel {
         rotary.rotate(queries, ldx: inner, rows: queryCount, heads: h.crossHeads, dimHead: h.dimHead, cos: queryCos, sin: querySin)
 
         let keyValues = s.projected.reserve(count * 2 * inner)
-        layerNormForward(normed, latents, rows: count, dim: dim, attention.normContext)
-        linearForward(keyValues, ldy: 2 * inner, normed, ldx: dim, rows: count, attention.toKV)
-        rotary.rotate(keyValues, ldx: 2 * inner, rows: count, heads: h.crossHeads, dimHead: h.dimHead, cos: s.latentCos.pointer, sin: s.latentSin.pointer)
+        let latentCos = UnsafePointer(s.latentCos.pointer), latentSin = UnsafePointer(s.latentSin.pointer)
+        pool.forEachBlock(of: count) { rows, _ in
+            let first = rows.lowerBound
+            layerNormForward(normed + first * dim, latents + first * dim, rows: rows.count, dim: dim, attention.normContext)
+            linearForward(keyValues + first * 2 * inner, ldy: 2 * inner, normed + first * dim, ldx: dim, rows: rows.count, attention.toKV)
+            rotary.rotate(
+                keyValues + first * 2 * inner, ldx: 2 * inner, rows: rows.count, heads: h.crossHeads, dimHead: h.dimHead,
+                cos: latentCos + first * width, sin: latentSin + first * width)
+        }
 
         let attended = s.attended.reserve(queryCount * inner)
         attentionForward(
             attended, ldo: inner, q: queries, ldq: inner, k: keyValues, ldk: 2 * inner, v: keyValues + inner, ldv: 2 * inner,
-            queries: queryCount, keys: count, heads: h.crossHeads, dimHead: h.dimHead,
-            scores: s.scores.reserve(queryCount * count), sums: s.sums.reserve(queryCount))
+            queries: queryCount, keys: count, heads: 0..<h.crossHeads, dimHead: h.dimHead, scratch: s.workers[0])
         linearForward(stream, ldy: dim, attended, ldx: inner, rows: queryCount, attention.toOut, accumulate: true)
         feedForwardResidual(
             stream, rows: queryCount, dim: dim, weights.decoderFeedForward,

@@ -1,6 +1,7 @@
 /// The activations of one forward pass, kept between windows.
 final class ForwardScratch {
     var tokenTimes: [Double] = []        // [N'] unmasked input times, seconds
+    var tokenSource: [Int] = []          // [N'] the input position of each unmasked token
     let tokenCos = FloatBuffer(), tokenSin = FloatBuffer()     // [N', 2 rotated pairs]
     let keys = FloatBuffer(), values = FloatBuffer()           // [N', cross inner], rotated
     let latentCos = FloatBuffer(), latentSin = FloatBuffer()   // [L, 2 rotated pairs]
@@ -13,8 +14,12 @@ final class ForwardScratch {
     let hidden = FloatBuffer()           // [rows, 8 dim]
     let gated = FloatBuffer()            // [rows, 4 dim]
     let decoderQueries = FloatBuffer()   // [Q, cross inner]
-    let scores = FloatBuffer()           // [rows, keys] one head
-    let sharedScores = FloatBuffer()     // [latent indices, keys], encoder unrotated score part
-    let sums = FloatBuffer()
-    let maxima = FloatBuffer()           // [rows] running softmax maxima             // [rows]
+    let sums = FloatBuffer()             // [heads, rows] running softmax sums
+    let maxima = FloatBuffer()           // [heads, rows] running softmax maxima
+    /// One per thread of the model's pool: attention scores and packed keys.
+    let workers: [AttentionScratch]
+
+    init(threads: Int) {
+        workers = (0..<max(1, threads)).map { _ in AttentionScratch() }
+    }
 }

@@ -5,11 +5,14 @@ struct LayerNormWeights {
 }
 
 /// `nn.Linear(inFeatures, outFeatures)`: weight [outFeatures, inFeatures] (torch layout), bias [outFeatures].
+/// `packed` is the same weight transposed into zero-padded panels of 16 output features
+/// (`packTransposed`), made once at load for `panelGEMM`.
 struct LinearWeights {
     let weight: UnsafePointer<Float>
     let bias: UnsafePointer<Float>?
     let outFeatures: Int
     let inFeatures: Int
+    let packed: Panels
 }
 
 /// `RotaryCrossAttention`: `norm`, `norm_context`, `to_q`, `to_kv`, `to_out`.

@@ -8,24 +8,32 @@ public final class POYOModel {
     nonisolated(unsafe) static var scoreBlockBytes = 256 * 1024
     public let description: ModelDescription
     public var hyperparameters: Hyperparameters { description.hyperparameters }
+    /// Threads that run each forward pass.
+    public var threads: Int { pool.threads }
     let weights: ModelWeights
     let rotary: RotaryFrequencies
     /// `enc_atn.to_q(enc_atn.norm(latent_emb))`: the encoder queries before rotation, [P, cross inner].
     let latentQueries: [Float]
     var unitKeyValues: UnitKeyValueTable
-    let scratch = ForwardScratch()
+    /// The model's threads (`threads` at load): attention heads and row blocks of a window run on them.
+    let pool: WorkerPool
+    let scratch: ForwardScratch
     let startEndCache = StartEndCache()
     /// Readout position of each registry id (POYO+ decoder index), -1 when none.
     let readoutOfDecoder: [Int]
 
     /// Loads a model file. `isolated` reads it into private memory instead of mapping it, so that
     /// replacing the file in place later cannot crash a long-running process (see `MappedFile`).
-    public init(path: String, isolated: Bool = false) throws(ModelFileError) {
+    /// `threads` (1...64) run each forward pass: the caller and `threads - 1` workers started here;
+    /// `cpus` pins the workers (worker i to `cpus[i % cpus.count]`; the caller pins itself).
+    public init(path: String, isolated: Bool = false, threads: Int = 1, cpus: [Int] = []) throws(ModelFileError) {
         let file = try SafeTensorsFile(file: MappedFile(path: path, isolated: isolated))
         let description = try ModelDescription.read(from: file)
         self.description = description
         weights = try ModelWeights(file: file, description: description)
         let h = description.hyperparameters
+        pool = WorkerPool(threads: threads, cpus: cpus)
+        scratch = ForwardScratch(threads: pool.threads)
         rotary = RotaryFrequencies(omega: weights.omega)
         unitKeyValues = UnitKeyValueTable(vocabularySize: description.unitVocab.count, inner: h.crossHeads * h.dimHead)
         latentQueries = Self.encoderQueries(weights: weights, hyperparameters: h)
@@ -64,6 +72,7 @@ public final class POYOModel {
 
     /// Runs one window, writing into `output` (whose arrays keep their capacity).
     public func forward(_ window: ModelWindow, into output: inout ModelOutput) throws(ForwardError) {
+        pool.wake()
         try validate(window)
         let latents = encode(window)
         process(latents: latents, count: window.latentIndex.count)

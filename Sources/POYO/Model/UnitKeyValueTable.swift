@@ -28,6 +28,11 @@ struct UnitKeyValueTable {
         return UnsafePointer(table.pointer + slot &* Self.tokenTypes &* rowWidth)
     }
 
+    /// The K/V rows of a unit `rows(of:)` has computed already: [tokenTypes, 2 * inner].
+    func prepared(_ unit: Int) -> UnsafePointer<Float> {
+        UnsafePointer(table.pointer + Int(slotOfUnit[unit]) &* Self.tokenTypes &* rowWidth)
+    }
+
     private mutating func compute(unit: Int, slot: Int, weights: ModelWeights, dim: Int) {
         let block = Self.tokenTypes * rowWidth
         if (slot + 1) * block > table.capacity {

@@ -52,10 +52,14 @@ struct WeightBinder {
     }
 
     mutating func linear(_ prefix: String, out: Int, in inFeatures: Int, bias: Bool) throws(ModelFileError) -> LinearWeights {
-        LinearWeights(
-            weight: try floats("\(prefix).weight", [out, inFeatures]),
+        let weight = try floats("\(prefix).weight", [out, inFeatures])
+        let packed = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(packedCount(rows: out, depth: inFeatures), 1))
+        storage.copies.append(packed)
+        return LinearWeights(
+            weight: weight,
             bias: bias ? try floats("\(prefix).bias", [out]) : nil,
-            outFeatures: out, inFeatures: inFeatures
+            outFeatures: out, inFeatures: inFeatures,
+            packed: packTransposed(weight, ldm: inFeatures, rows: out, depth: inFeatures, into: packed.baseAddress!)
         )
     }
 

@@ -1,0 +1,218 @@
+import CSystem
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The model's own threads: the calling thread plus `threads - 1` persistent workers that run
+/// the parallel parts of one forward pass (attention heads, row blocks) together.
+///
+/// BLAS-style threading does not pay at POYO's sizes (128-row matrices: OpenBLAS with 2 threads
+/// was slower than with 1 on 2 cores); a region here costs microseconds: workers spin on an
+/// atomic for `spinNanoseconds` after each region, so the next region of the same window finds
+/// them awake, and only then park on a condition variable (between ticks of the daemon).
+///
+/// `run` is not reentrant and must be called from one thread at a time (the model's owner).
+public final class WorkerPool: @unchecked Sendable {
+    /// Threads that run a region, the caller included.
+    public let threads: Int
+    private let state: PoolState
+    private var handles: [pthread_t] = []
+
+    /// Starts `threads - 1` workers (none for 1). `cpus`, when given, pins worker i to
+    /// `cpus[i % cpus.count]` (the caller is expected on `cpus[0]`).
+    public init(threads: Int, spinMicroseconds: Int = 200, cpus: [Int] = []) {
+        self.threads = max(1, min(threads, 64))
+        state = PoolState(spinNanoseconds: UInt64(max(0, spinMicroseconds)) * 1000)
+        for worker in 1..<self.threads {
+            let context = Unmanaged.passRetained(WorkerStart(state: state, worker: worker, cpu: cpus.isEmpty ? nil : cpus[worker % cpus.count]))
+            var handle = pthread_t()
+            guard pthread_create(&handle, nil, workerEntry, context.toOpaque()) == 0 else {
+                context.release()
+                continue
+            }
+            handles.append(handle)
+        }
+    }
+
+    deinit {
+        state.stop()
+        for handle in handles { pthread_join(handle, nil) }
+    }
+
+    /// Wakes parked workers now, so that they spin, ready, by the time the next region comes:
+    /// the start of a forward pass calls this before its serial preparation, which then hides
+    /// the wake-up (tens to hundreds of microseconds for an idle virtual CPU).
+    public func wake() {
+        if !handles.isEmpty { state.wake() }
+    }
+
+    /// Runs `body(task, worker)` for every task in 0..<tasks, spread over the pool's threads
+    /// (worker 0 is the caller; `worker` indexes per-thread scratch), and returns when all are done.
+    public func run(tasks: Int, _ body: (_ task: Int, _ worker: Int) -> Void) {
+        if handles.isEmpty || tasks <= 1 {
+            for task in 0..<tasks { body(task, 0) }
+            return
+        }
+        state.run(tasks: tasks, body)
+    }
+}
+
+/// What the caller and the workers share; the workers keep it alive until they have exited.
+private final class PoolState: @unchecked Sendable {
+    /// Job number (high 24 bits), task count (20 bits) and next unclaimed task (low 20 bits), so
+    /// that a worker late from an earlier job can never claim a task of the next one.
+    private let claims = Atomic<UInt64>(0)
+    /// Tasks of the current job not yet finished.
+    private let unfinished = Atomic<Int>(0)
+    /// The current job number, read by waiting workers.
+    private let generation = Atomic<UInt64>(0)
+    private let sleepers = Atomic<Int>(0)
+    /// Bumped by `wake()`: parked workers return to spinning when it changes.
+    private let wakeups = Atomic<UInt64>(0)
+    private let stopping = Atomic<Bool>(false)
+    private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    /// Written by the caller before it publishes a job, read by workers after they claim a task of it.
+    private var job: ((_ task: Int, _ worker: Int) -> Void)?
+    let spinNanoseconds: UInt64
+
+    init(spinNanoseconds: UInt64) {
+        self.spinNanoseconds = spinNanoseconds
+        pthread_mutex_init(lock, nil)
+        pthread_cond_init(condition, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(lock)
+        lock.deallocate()
+        condition.deallocate()
+    }
+
+    func wake() {
+        guard sleepers.load(ordering: .sequentiallyConsistent) > 0 else { return }
+        wakeups.add(1, ordering: .sequentiallyConsistent)
+        pthread_mutex_lock(lock)
+        pthread_cond_broadcast(condition)
+        pthread_mutex_unlock(lock)
+    }
+
+    func stop() {
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        pthread_mutex_lock(lock)
+        pthread_cond_broadcast(condition)
+        pthread_mutex_unlock(lock)
+    }
+
+    func run(tasks: Int, _ body: (_ task: Int, _ worker: Int) -> Void) {
+        precondition(tasks < 1 << 20, "too many tasks in one region")
+        withoutActuallyEscaping(body) { body in
+            job = body
+            let number = (generation.load(ordering: .relaxed) &+ 1) & 0xFF_FFFF
+            unfinished.store(tasks, ordering: .relaxed)
+            claims.store(number << 40 | UInt64(tasks) << 20, ordering: .releasing)
+            generation.store(number, ordering: .sequentiallyConsistent)
+            if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+                pthread_mutex_lock(lock)
+                pthread_cond_broadcast(condition)
+                pthread_mutex_unlock(lock)
+            }
+            work(number: number, worker: 0)
+            while unfinished.load(ordering: .acquiring) > 0 {}
+            job = nil
+        }
+    }
+
+    /// Claims and runs tasks of job `number` until none is left.
+    private func work(number: UInt64, worker: Int) {
+        while true {
+            var state = claims.load(ordering: .acquiring)
+            while true {
+                guard state >> 40 == number, state & 0xF_FFFF < (state >> 20) & 0xF_FFFF else { return }
+                let (exchanged, original) = claims.compareExchange(expected: state, desired: state &+ 1, ordering: .acquiringAndReleasing)
+                if exchanged { break }
+                state = original
+            }
+            job!(Int(state & 0xF_FFFF), worker)
+            unfinished.subtract(1, ordering: .releasing)
+        }
+    }
+
+    func workerLoop(worker: Int) {
+        var seen = generation.load(ordering: .acquiring)
+        while true {
+            var spinStart: UInt64 = 0
+            var spins = 0
+            while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .relaxed) {
+                spins &+= 1
+                if spins & 255 != 0 { continue }
+                let now = monotonicNanoseconds()
+                if spinStart == 0 {
+                    spinStart = now
+                } else if now &- spinStart > spinNanoseconds {
+                    park(seen: seen)
+                    spinStart = 0
+                }
+            }
+            if stopping.load(ordering: .relaxed) { return }
+            seen = generation.load(ordering: .acquiring)
+            work(number: seen, worker: worker)
+        }
+    }
+
+    private func park(seen: UInt64) {
+        pthread_mutex_lock(lock)
+        sleepers.add(1, ordering: .sequentiallyConsistent)
+        let woken = wakeups.load(ordering: .sequentiallyConsistent)
+        while generation.load(ordering: .sequentiallyConsistent) == seen && !stopping.load(ordering: .sequentiallyConsistent)
+            && wakeups.load(ordering: .sequentiallyConsistent) == woken {
+            pthread_cond_wait(condition, lock)
+        }
+        sleepers.subtract(1, ordering: .sequentiallyConsistent)
+        pthread_mutex_unlock(lock)
+    }
+}
+
+extension WorkerPool {
+    /// Runs `body(rows, worker)` over `0..<count` cut into one contiguous block per thread
+    /// (blocks of whole multiples of `granule`, the last takes the rest).
+    func forEachBlock(of count: Int, granule: Int = 6, _ body: (_ rows: Range<Int>, _ worker: Int) -> Void) {
+        let blocks = min(threads, max(1, count / max(granule, 1)))
+        if blocks <= 1 {
+            body(0..<count, 0)
+            return
+        }
+        let per = (count / blocks + granule - 1) / granule * granule
+        run(tasks: blocks) { block, worker in
+            let start = min(count, block * per)
+            let end = block == blocks - 1 ? count : min(count, start + per)
+            if start < end { body(start..<end, worker) }
+        }
+    }
+}
+
+private final class WorkerStart {
+    let state: PoolState
+    let worker: Int
+    let cpu: Int?
+    init(state: PoolState, worker: Int, cpu: Int?) {
+        self.state = state
+        self.worker = worker
+        self.cpu = cpu
+    }
+}
+
+private func workerEntry(_ argument: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    let start = Unmanaged<WorkerStart>.fromOpaque(argument!).takeRetainedValue()
+    if let cpu = start.cpu { _ = poyo_pin_current_thread(Int32(cpu)) }
+    start.state.workerLoop(worker: start.worker)
+    return nil
+}
+
+private func monotonicNanoseconds() -> UInt64 {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
+}

@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+
+@testable import POYO
+
+/// poyo-rt's matrix product against a float64 reference, on every row remainder (1-6), full,
+/// partial, padded and in-place panels, rows packed and read in place, K in one and several
+/// chunks, and each epilogue.
+@Suite struct PanelGEMMTests {
+    struct Shape: CustomStringConvertible, Sendable {
+        let m: Int, n: Int, k: Int
+        var description: String { "\(m)x\(n)x\(k)" }
+    }
+    static let shapes = [
+        Shape(m: 1, n: 16, k: 1), Shape(m: 5, n: 3, k: 7), Shape(m: 6, n: 16, k: 64), Shape(m: 7, n: 33, k: 9),
+        Shape(m: 13, n: 64, k: 130), Shape(m: 128, n: 48, k: 32), Shape(m: 2, n: 90, k: 5),
+        // K past one chunk (256), with rows packed (more than 4 panels) and read in place.
+        Shape(m: 13, n: 96, k: 600), Shape(m: 7, n: 48, k: 300),
+    ]
+
+    @Test(arguments: shapes)
+    func packedWeightsMatchAReference(shape: Shape) {
+        var generator = SplitMix64(state: UInt64(shape.m * 1000 + shape.n * 10 + shape.k))
+        let (m, n, k) = (shape.m, shape.n, shape.k)
+        let lda = k + 3, ldc = n + 5
+        let a = (0..<m * lda).map { _ in Float.random(in: -1..<1, using: &generator) }
+        let weight = (0..<n * k).map { _ in Float.random(in: -1..<1, using: &generator) }  // torch layout [n, k]
+        let bias = (0..<n).map { _ in Float.random(in: -1..<1, using: &generator) }
+        let start = (0..<m * ldc).map { _ in Float.random(in: -1..<1, using: &generator) }
+        var packed = [Float](repeating: .nan, count: packedCount(rows: n, depth: k))
+        for (alpha, useBias, accumulate) in [(Float(1), false, false), (0.125, true, false), (1, true, true), (0.5, false, true)] {
+            var c = start
+            packed.withUnsafeMutableBufferPointer { packed in
+                let panels = packTransposed(weight, ldm: k, rows: n, depth: k, into: packed.baseAddress!)
+                bias.withUnsafeBufferPointer { bias in
+                    panelGEMM(&c, ldc: ldc, a, lda: lda, panels, m: m, k: k, Epilogue(alpha: alpha, bias: useBias ? bias.baseAddress : nil, accumulate: accumulate))
+                }
+            }
+            for r in 0..<m {
+                for j in 0..<ldc {
+                    guard j < n else {
+                        #expect(c[r * ldc + j] == start[r * ldc + j], "column \(j) outside the product was written")
+                        continue
+                    }
+                    var sum = 0.0
+                    for i in 0..<k { sum += Double(a[r * lda + i]) * Double(weight[j * k + i]) }
+                    let expected = Double(alpha) * sum + (useBias ? Double(bias[j]) : 0) + (accumulate ? Double(start[r * ldc + j]) : 0)
+                    #expect(abs(Double(c[r * ldc + j]) - expected) < 1e-4 * max(1, Double(k).squareRoot()), "\(shape) [\(r), \(j)]")
+                }
+            }
+        }
+    }
+
+    /// The B operand read in place from a row-major [k, n] matrix (attention values), with a
+    /// row stride wider than n and a partial last panel computed without reading past it.
+    @Test(arguments: shapes)
+    func inPlaceOperandMatchesAReference(shape: Shape) {
+        var generator = SplitMix64(state: UInt64(shape.k * 7 + shape.n))
+        let (m, n, k) = (shape.m, shape.n, shape.k)
+        let ldb = n + 2
+        let a = (0..<m * k).map { _ in Float.random(in: -1..<1, using: &generator) }
+        let b = (0..<k * ldb).map { _ in Float.random(in: -1..<1, using: &generator) }
+        var c = [Float](repeating: 0, count: m * n)
+        b.withUnsafeBufferPointer { b in
+            panelGEMM(&c, ldc: n, a, lda: k, Panels(b.baseAddress!, ldb: ldb, columns: n), m: m, k: k)
+        }
+        for r in 0..<m {
+            for j in 0..<n {
+                var sum = 0.0
+                for i in 0..<k { sum += Double(a[r * k + i]) * Double(b[i * ldb + j]) }
+                #expect(abs(Double(c[r * n + j]) - sum) < 1e-4 * max(1, Double(k).squareRoot()), "\(shape) [\(r), \(j)]")
+            }
+        }
+    }
+}
