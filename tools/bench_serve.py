@@ -17,8 +17,8 @@ p50/p90/p99/max of each in milliseconds and the counts (ticks run, skipped, miss
 outputs received and missing); --json prints one JSON object instead.
 
     swift build -c release --product poyo
-    python3 tools/bench_serve.py --seconds 20
-    python3 tools/bench_serve.py --seconds 20 --json > serve-latency.json
+    .venv/bin/python tools/bench_serve.py --seconds 20
+    .venv/bin/python tools/bench_serve.py --seconds 20 --json > serve-latency.json
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
     /tmp/tb/bin/python tools/bench_torch_brain.py --model MODEL.safetensors --units 200 --rate 20 --threads 1 [--json]
 
 The model file is turned back into a torch_brain 0.1.x POYO / POYOPlus (the reverse of
-tools/export_torch_brain.py, loaded with strict=True), and every iteration feeds it a fresh window
+poyo_rt/export.py (`poyo-rt export`), loaded with strict=True), and every iteration feeds it a fresh window
 built the way `poyo bench` builds its windows: the first U units of the unit vocabulary (row
 order) firing as Poisson processes at HZ, start/end tokens for every unit, the lowest session row,
 Q queries evenly spaced with the last at the window end, the first readout's id as decoder index
@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import poyo_model_file as mf  # noqa: E402
-import poyo_window as pw  # noqa: E402
+from poyo_rt import model_file as mf  # noqa: E402
+from poyo_rt import window as pw  # noqa: E402
 
 
 def modality_spec(readout: dict):

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate the bundled synthetic demo session demo/session.safetensors (docs/session-format.md).
 
-    python3 tools/make_demo_session.py [--out demo/session.safetensors] [--seed 2026]
+    .venv/bin/python tools/make_demo_session.py [--out demo/session.safetensors] [--seed 2026]
 
 numpy (+ the safetensors package) only; deterministic for a given seed.
 
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import session_file as sf  # noqa: E402
+from poyo_rt import session_file as sf  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "demo" / "session.safetensors"

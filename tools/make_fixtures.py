@@ -12,7 +12,7 @@ made by re-running this script in a child process with PYTHONPATH=--tb021 (a
 Every weight is randomized with large scales (peaky attention, LayerNorm affine far from
 identity) so a wrong detail in the Swift port cannot hide behind near-uniform attention or
 tiny activations. Each model file is written by exporting a torch.save'd checkpoint with
-tools/export_torch_brain.py, i.e. with exactly the code users run. Seeds are fixed.
+poyo_rt/export.py (`poyo-rt export`), i.e. with exactly the code users run. Seeds are fixed.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ import numpy as np
 
 TOOLS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TOOLS))
-import export_torch_brain as export  # noqa: E402
-import poyo_model_file as mf  # noqa: E402
-import poyo_window as pw  # noqa: E402
+from poyo_rt import export  # noqa: E402
+from poyo_rt import model_file as mf  # noqa: E402
+from poyo_rt import window as pw  # noqa: E402
 
 ROOT = TOOLS.parent
 FIXTURES = ROOT / "Tests" / "POYOTests" / "Fixtures"
@@ -343,7 +343,7 @@ so a rerun with the same versions reproduces the files.
 Each configuration NAME has three safetensors files:
 
 - `NAME.model.safetensors`: the model file (docs/model-format.md), made by torch.save'ing the
-  torch_brain checkpoint and running `tools/export_torch_brain.py` on it. Every weight is random
+  torch_brain checkpoint and running `poyo-rt export` on it. Every weight is random
   with large scales (embeddings N(0,1), LayerNorm weight 1 + 0.3 N, bias 0.3 N, linear weights and
   biases N(0, (2/sqrt(fan_in))^2)); `rotary_emb.omega` is torch_brain's.
 - `NAME.inputs.safetensors`: one unbatched window, named as torch_brain's forward() arguments:

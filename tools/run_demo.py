@@ -6,7 +6,7 @@ listens to its outputs like an experiment's task code, and reports how well the 
 velocity matches the true one (R^2), how the outputs compare with torch_brain's own decodes of
 the same windows (demo/reference_decodes.safetensors), and the latency of every stage.
 
-    python3 tools/run_demo.py [--poyo .build/release/poyo] [--seconds 60] [--speed 1.0]
+    .venv/bin/python tools/run_demo.py [--poyo .build/release/poyo] [--seconds 60] [--speed 1.0]
 """
 import argparse
 import os
@@ -22,7 +22,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 from poyo_rt.client import OutputSubscriber, SpikePublisher  # noqa: E402
 from poyo_rt.wire import Output  # noqa: E402
-from session_file import read_session  # noqa: E402
+from poyo_rt.session_file import read_session  # noqa: E402
 
 
 def r_squared(truth: np.ndarray, decoded: np.ndarray) -> np.ndarray:

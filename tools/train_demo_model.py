@@ -15,7 +15,7 @@ from `create_start_end_unit_tokens`, latents from `create_linspace_latent_tokens
 `unit_emb.tokenizer`, window-relative times, queries at every cursor sample inside the window),
 targets z-scored with the train part's mean/std, MSE, AdamW with warmup + cosine decay. The model
 is saved as a Lightning-layout checkpoint (`model.`-prefixed state_dict, hyper_parameters
-model + dataset normalization) and converted with tools/export_torch_brain.py.
+model + dataset normalization) and converted with poyo_rt/export.py (`poyo-rt export`).
 
 Every score and every reference decode is computed with a torch_brain model rebuilt from the
 exported file (tools/bench_torch_brain.py), i.e. with exactly the weights the daemon loads.
@@ -35,8 +35,8 @@ TOOLS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TOOLS))
 import bench_torch_brain as bench  # noqa: E402
 import make_fixtures as mk  # noqa: E402
-import poyo_model_file as mf  # noqa: E402
-import session_file as sf  # noqa: E402
+from poyo_rt import model_file as mf  # noqa: E402
+from poyo_rt import session_file as sf  # noqa: E402
 
 ROOT = TOOLS.parent
 DEMO = ROOT / "demo"

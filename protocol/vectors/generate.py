@@ -7,7 +7,7 @@ wire format): ``u32 frame_count``, then for each frame ``u32 length`` and its by
 Swift tests (Tests/SpikeWireTests) and the Python tests (tools/tests) both check every vector,
 and tools/tests/test_wire_vectors.py checks that running this script reproduces the files.
 
-Usage: python3 protocol/vectors/generate.py [OUTPUT_DIR]   (default: this script's folder)
+Usage: .venv/bin/python protocol/vectors/generate.py [OUTPUT_DIR]   (default: this script's folder)
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))  # the poyo_rt package, installed or not
 
 from poyo_rt.wire import (DAEMON_COUNTERS, MAX_DAEMON_COUNTERS, MAX_EVENTS_PER_BATCH, RIG_HEADER,  # noqa: E402
                           STATUS_NO_SOURCE, STATUS_SOURCE_STALLED, Output, Rejection, SpikeBatch, StageTimestamps,

@@ -16,8 +16,8 @@ import pytest
 TOOLS = Path(__file__).resolve().parents[1]
 ROOT = TOOLS.parent
 sys.path.insert(0, str(TOOLS))
-import poyo_model_file as mf  # noqa: E402
-import session_file as sf  # noqa: E402
+from poyo_rt import model_file as mf  # noqa: E402
+from poyo_rt import session_file as sf  # noqa: E402
 
 DEMO = ROOT / "demo"
 SESSION = DEMO / "session.safetensors"

@@ -1,4 +1,4 @@
-"""tools/export_torch_brain.py: checkpoints users hold -> model files (docs/model-format.md).
+"""poyo_rt.export (`poyo-rt export`): checkpoints users hold -> model files (docs/model-format.md).
 
 Runs with numpy + safetensors + pytest only (the exporter never needs torch). The expected
 tensors come from fixtures/reference.json, which torch.load produced when the fixtures were made.
@@ -19,13 +19,13 @@ import pytest
 
 TOOLS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TOOLS))
-import export_torch_brain as export  # noqa: E402
-import poyo_model_file as mf  # noqa: E402
-import torch_checkpoint as tc  # noqa: E402
+from poyo_rt import export  # noqa: E402
+from poyo_rt import model_file as mf  # noqa: E402
+from poyo_rt import torch_checkpoint as tc  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REFERENCE = json.loads((FIXTURES / "reference.json").read_text())
-EXPORTER = [sys.executable, str(TOOLS / "export_torch_brain.py")]
+EXPORTER = [sys.executable, "-m", "poyo_rt.export"]
 
 
 def run_cli(*args):

@@ -1,4 +1,4 @@
-"""tools/torch_checkpoint.py: the torch-free, code-free reader of torch.save files.
+"""poyo_rt.torch_checkpoint: the torch-free, code-free reader of torch.save files.
 
 The reference values in fixtures/reference.json were recorded from torch.load when the fixtures
 were made (tools/make_fixtures.py --exporter-fixtures), so these tests check the reader exactly
@@ -20,7 +20,7 @@ import pytest
 
 TOOLS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TOOLS))
-import torch_checkpoint as tc  # noqa: E402
+from poyo_rt import torch_checkpoint as tc  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REFERENCE = json.loads((FIXTURES / "reference.json").read_text())

@@ -21,7 +21,7 @@ pytest.importorskip("torch_brain.models")
 
 import bench_torch_brain as bench  # noqa: E402
 import make_fixtures as mk  # noqa: E402
-import poyo_model_file as mf  # noqa: E402
+from poyo_rt import model_file as mf  # noqa: E402
 
 
 @pytest.mark.parametrize("name", ["poyo_1p3m", "poyoplus_tasks", "poyo_odd", "poyo_v02"])

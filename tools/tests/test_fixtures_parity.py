@@ -17,7 +17,7 @@ import pytest
 
 TOOLS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TOOLS))
-import poyo_model_file as mf  # noqa: E402
+from poyo_rt import model_file as mf  # noqa: E402
 
 FIXTURES = TOOLS.parent / "Tests" / "POYOTests" / "Fixtures"
 NAMES = ["poyo_1p3m", "poyoplus_tasks", "poyo_odd", "poyo_v02"]

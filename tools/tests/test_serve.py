@@ -1,5 +1,5 @@
 """`poyo serve` end to end: the daemon as a subprocess, real ZeroMQ sockets, the Python reference
-client (tools/poyo_rt) as the rig and as the experiment.
+client (the poyo_rt package) as the rig and as the experiment.
 
 Every test starts its own daemon (the poyo_1p3m fixture model, session perich/c_20131003, rig
 unit N = vocabulary word perich/c_20131003/unit_N) on fresh TCP ports and always stops it
@@ -35,8 +35,8 @@ from safetensors.numpy import load_file, save_file
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 
-import poyo_model_file  # noqa: E402
-import poyo_window  # noqa: E402
+from poyo_rt import model_file as poyo_model_file  # noqa: E402
+from poyo_rt import window as poyo_window  # noqa: E402
 from poyo_rt import Output, OutputSubscriber, SpikePublisher, Status  # noqa: E402
 from poyo_rt.wire import Rejection, SpikeBatch, Watermark, encode  # noqa: E402
 

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import poyo_window as pw  # noqa: E402
+from . import window as pw
 
 FORMAT = "poyo-rt-session"
 FORMAT_VERSION = 1

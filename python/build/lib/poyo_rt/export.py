@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Export a torch_brain POYO / POYO+ checkpoint to a poyo-rt model file (docs/model-format.md).
 
-    python3 tools/export_torch_brain.py CHECKPOINT OUTPUT.safetensors [options]
+    poyo-rt export CHECKPOINT OUTPUT.safetensors [options]
 
 CHECKPOINT is either a Lightning `.ckpt` from torch_brain's example trainers (weights under
 `state_dict` prefixed `model.`, the model config in `hyper_parameters["model"]`, readout
@@ -10,7 +10,7 @@ with the config given by `--config FILE` (YAML or JSON) and/or options. Both tor
 are understood: 0.1.x (POYO with a registry `readout_spec`, POYOPlus with `readout_specs`) and
 0.2.x (POYO with `dim_out`).
 
-The checkpoint is read without torch (tools/torch_checkpoint.py): no code in it is run.
+The checkpoint is read without torch (poyo_rt/torch_checkpoint.py): no code in it is run.
 Every tensor of the model must be present with the right shape and nothing else may be there;
 otherwise the export stops with one line on stderr naming the key, and exit status 1.
 """
@@ -25,9 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import poyo_model_file as mf  # noqa: E402
-import torch_checkpoint  # noqa: E402
+from . import model_file as mf
+from . import torch_checkpoint
 
 EXPORTER = "export_torch_brain 1"
 

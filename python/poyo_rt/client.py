@@ -1,0 +1,164 @@
+"""The reference client: what a lab's rig or experiment code uses to talk to poyo-rt.
+
+Rig side::
+
+    from poyo_rt import SpikePublisher
+    with SpikePublisher("tcp://127.0.0.1:5555", source_id=1, tick_rate=30_000) as rig:
+        rig.wait_for_subscriber(lambda: daemon_is_listening())   # or just publish heartbeats
+        rig.publish(times=[100, 250], units=[3, 17], watermark=300)   # sample indices at 30 kHz
+        rig.watermark(600)                                            # silence is information
+
+Experiment side::
+
+    from poyo_rt import OutputSubscriber, Output, Status
+    with OutputSubscriber("tcp://127.0.0.1:5556", readouts=["cursor_velocity_2d"]) as sub:
+        message = sub.receive(timeout=1.0)            # Output, Status, or None on timeout
+        if isinstance(message, Output):
+            velocity = message.values[-1]             # physical units, float32
+        elif isinstance(message, Status) and message.source_stalled:
+            ...                                       # no outputs until the rig's watermarks resume
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Iterable, Optional, Sequence
+
+import numpy as np
+import zmq
+
+from .wire import (DAEMON_TYPES, RIG_TYPES, Message, Output, SpikeBatch, Status, Watermark, WireError, decode,
+                   encode)
+
+
+class _SocketOwner:
+    """Closes its socket (LINGER 0: unsent messages are dropped) on ``close()`` or leaving ``with``."""
+
+    socket: zmq.Socket
+
+    def close(self) -> None:
+        self.socket.close(linger=0)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class SpikePublisher(_SocketOwner):
+    """Publishes one source's spike batches and watermarks on a PUB socket.
+
+    Keeps the source's sequence number (one counter over batches and watermarks, starting at 0:
+    a restarted publisher tells the daemon to reset this source). Times are ticks of the rig's
+    clock at ``tick_rate`` per second: sample indices at 30 kHz are exact for any session length.
+    ``bind=True`` binds the endpoint (the daemon connects); otherwise it connects.
+    """
+
+    def __init__(self, endpoint: str, source_id: int, tick_rate: int = 30_000, *, bind: bool = False,
+                 topic_suffix: str = "", context: Optional[zmq.Context] = None, high_water_mark: int = 10_000):
+        self.source_id = source_id
+        self.tick_rate = tick_rate
+        self.sequence = 0
+        self._suffix = f"/{topic_suffix}" if topic_suffix else ""
+        self._context = context or zmq.Context.instance()
+        self.socket = self._context.socket(zmq.PUB)
+        self.socket.setsockopt(zmq.LINGER, 0)
+        self.socket.setsockopt(zmq.SNDHWM, high_water_mark)
+        if bind:
+            self.socket.bind(endpoint)
+        else:
+            self.socket.connect(endpoint)
+        self.endpoint = self.socket.getsockopt_string(zmq.LAST_ENDPOINT) if bind else endpoint
+
+    def _send(self, message: Message) -> int:
+        self.socket.send_multipart(encode(message), copy=False)
+        self.sequence += 1
+        return message.sequence
+
+    def publish(self, times: Sequence[int], units: Sequence[int], watermark: Optional[int] = None) -> int:
+        """Sends a batch of events (times sorted, ticks >= 0); returns its sequence number.
+
+        ``watermark`` (>= the last time) also says every spike up to that tick has been sent.
+        Raises ``WireError`` (nothing sent) for a batch the daemon would reject.
+        """
+        batch = SpikeBatch(self.source_id, self.sequence, self.tick_rate, np.asarray(times, dtype=np.int64),
+                           np.asarray(units, dtype=np.uint32), watermark, topic=f"spikes{self._suffix}")
+        # Refuse here what the daemon would reject, so that the rig's code hears about it.
+        decode(encode(batch), accept=RIG_TYPES)
+        return self._send(batch)
+
+    def watermark(self, watermark: int) -> int:
+        """Says every spike up to tick ``watermark`` has been sent (also the heartbeat)."""
+        return self._send(Watermark(self.source_id, self.sequence, self.tick_rate, watermark,
+                                    topic=f"watermark{self._suffix}"))
+
+    def wait_for_subscriber(self, is_subscribed: Callable[[], bool], watermark: int = 0,
+                            interval: float = 0.01, timeout: float = 10.0) -> None:
+        """Slow-joiner handshake: sends watermark heartbeats every ``interval`` seconds until
+        ``is_subscribed()`` says the other side saw one (a side channel: its log, a REP socket, a
+        status message), so no later message is lost to a subscription still in flight."""
+        deadline = time.monotonic() + timeout
+        while not is_subscribed():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no subscriber on {self.endpoint} after {timeout} s")
+            self.watermark(watermark)
+            time.sleep(interval)
+
+
+class OutputSubscriber(_SocketOwner):
+    """Receives the daemon's outputs (all readouts, or those named) and status messages.
+
+    ``last_status`` is the latest status received (None before the first): its ``state``
+    (``source_stalled``, ``no_source``), counters, ``rejections`` and ``daemon_counters``.
+    """
+
+    def __init__(self, endpoint: str, readouts: Optional[Iterable[str]] = None, status: bool = True, *,
+                 bind: bool = False, context: Optional[zmq.Context] = None):
+        self._context = context or zmq.Context.instance()
+        self.socket = self._context.socket(zmq.SUB)
+        self.socket.setsockopt(zmq.LINGER, 0)
+        prefixes = ["output/"] if readouts is None else [f"output/{name}" for name in readouts]
+        if status:
+            prefixes.append("status")
+        for prefix in prefixes:
+            self.socket.setsockopt(zmq.SUBSCRIBE, prefix.encode("ascii"))
+        if bind:
+            self.socket.bind(endpoint)
+        else:
+            self.socket.connect(endpoint)
+        self.endpoint = self.socket.getsockopt_string(zmq.LAST_ENDPOINT) if bind else endpoint
+        self.rejected: dict[str, int] = {}
+        self.missed_ticks = 0
+        self.last_status: Optional[Status] = None
+        self._last_tick: dict[str, int] = {}
+
+    def receive(self, timeout: Optional[float] = None) -> Optional[Message]:
+        """The next valid output or status, or None if none came within ``timeout`` seconds.
+
+        Invalid messages are counted in ``rejected`` by reason and skipped; gaps in an output's
+        tick sequence (PUB drops at its high-water mark) are added to ``missed_ticks``; a status
+        is also kept in ``last_status``.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not self.socket.poll(None if remaining is None else int(remaining * 1000)):
+                return None
+            frames = self.socket.recv_multipart()
+            try:
+                message = decode(frames, accept=DAEMON_TYPES)
+            except WireError as error:
+                self.rejected[error.reason.label] = self.rejected.get(error.reason.label, 0) + 1
+                continue
+            if isinstance(message, Output):
+                last = self._last_tick.get(message.readout)
+                if last is not None and message.tick_sequence > last + 1:
+                    self.missed_ticks += message.tick_sequence - last - 1
+                self._last_tick[message.readout] = message.tick_sequence
+            else:
+                self.last_status = message
+            return message
+
+
+__all__ = ["SpikePublisher", "OutputSubscriber", "Output", "Status"]
