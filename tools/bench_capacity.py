@@ -2,14 +2,14 @@
 """How large a recording the forward pass holds at a given hop: `poyo bench` over a grid of unit
 counts, firing rates and thread counts, printed as a table (and JSON), with the capacity line.
 
-    python3 tools/bench_capacity.py --model Tests/POYOTests/Fixtures/poyo_1p3m.model.safetensors \\
+    .venv/bin/python tools/bench_capacity.py --model Tests/POYOTests/Fixtures/poyo_1p3m.model.safetensors \\
         [--units 50,100,200,500,1000] [--rates 5,20,40] [--threads 1,2] [--hop 0.02] [--json out.json]
 
 Each cell is one `poyo bench --json` run (fresh Poisson windows each iteration, start/end tokens of
 every unit included). A cell "holds" the hop when its forward p99 is below `--share` (default 0.75)
 of the hop: the rest of the budget is the daemon's own path (ingest, window, publish, delivery;
 ~0.3-1 ms measured with tools/bench_serve.py) and head-room for the machine's noise. The capacity is
-the largest token count per window that holds, per thread count. A model whose unit vocabulary is
+the largest token count per window below which every cell holds, per thread count. A model whose unit vocabulary is
 smaller than the largest unit count is widened with random unit embeddings (same shape otherwise). Run it on an otherwise idle
 machine; the numbers are this CPU's (printed first).
 """
@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from poyo_rt import model_file as mf
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-import poyo_model_file as mf  # noqa: E402
 
 
 def cpu_name() -> str:
@@ -111,13 +111,16 @@ def main() -> int:
             print(f"{u:>6} {r:>5.0f} {row[0]['tokens']:>7.0f}  "
                   + "  ".join(f"{c['p50_ms']:>9.2f} / {c['p99_ms']:>6.2f}{mark(c):>2}  " for c in row))
     print("x: does not hold the hop")
-    summary = {}
     for t in threads:
-        holding = [c for c in cells if c["threads"] == t and c["holds"]]
-        best = max(holding, key=lambda c: c["tokens"], default=None)
-        summary[t] = best
+        # Conservative: the largest window such that every smaller one held too (a noisy cell
+        # below it lowers the capacity rather than being skipped over).
+        best = None
+        for cell in sorted((c for c in cells if c["threads"] == t), key=lambda c: c["tokens"]):
+            if not cell["holds"]:
+                break
+            best = cell
         if best:
-            print(f"capacity, {t} thread(s): up to ~{best['tokens']:.0f} tokens per window "
+            print(f"capacity, {t} thread(s): windows up to ~{best['tokens']:.0f} tokens hold the hop "
                   f"(e.g. {best['units']} units at {best['rate_hz']:.0f} Hz: p99 {best['p99_ms']:.2f} ms)")
         else:
             print(f"capacity, {t} thread(s): no cell holds the hop")

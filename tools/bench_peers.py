@@ -3,7 +3,7 @@
 
 Set up once (the peers need torch, torch_brain 0.1.2 and ONNX Runtime; poyo-rt needs a release build):
 
-    python3 -m venv /tmp/tb && /tmp/tb/bin/pip install torch torch-brain==0.1.2 onnxruntime onnx onnxscript
+    python3 -m venv /tmp/tb && /tmp/tb/bin/pip install torch torch-brain==0.1.2 onnxruntime onnx onnxscript -e ./python
     swift build -c release
 
 Run (on a quiet machine; the defaults are the real benchmark:
@@ -63,7 +63,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_torch_brain as btb  # noqa: E402
-import poyo_model_file as mf  # noqa: E402
+from poyo_rt import model_file as mf  # noqa: E402
 
 PEERS = ("poyo-rt", "torch eager", "torch.compile", "onnxruntime")
 TOKENIZED = ("input_unit_index", "input_timestamps", "input_token_type", "input_mask", "latent_index",

@@ -17,10 +17,16 @@ Experiment side::
             velocity = message.values[-1]             # physical units, float32
         elif isinstance(message, Status) and message.source_stalled:
             ...                                       # no outputs until the rig's watermarks resume
+
+A closed loop wants the newest output, not the queue of those it had no time to read::
+
+    latest = sub.receive_latest(timeout=0.05, max_age=0.1)   # {readout: Output}, each the newest
+    # older ones are dropped and counted in sub.superseded; any older than 0.1 s in sub.stale
 """
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Callable, Iterable, Optional, Sequence
 
@@ -29,6 +35,16 @@ import zmq
 
 from .wire import (DAEMON_TYPES, RIG_TYPES, Message, Output, SpikeBatch, Status, Watermark, WireError, decode,
                    encode)
+
+
+_ENDPOINT = re.compile(r"^(tcp|ipc|inproc|pgm|epgm|tipc|vmci|ws|wss|udp)://.+")
+
+
+def _check_endpoint(endpoint: str) -> None:
+    """Raises ValueError for an endpoint libzmq would refuse with a bare "Invalid argument"."""
+    if not _ENDPOINT.match(endpoint):
+        example = f"tcp://{endpoint}" if "://" not in endpoint else "tcp://127.0.0.1:5555"
+        raise ValueError(f"endpoint {endpoint!r} is not TRANSPORT://ADDRESS (e.g. {example}, ipc:///tmp/poyo.sock)")
 
 
 class _SocketOwner:
@@ -57,6 +73,7 @@ class SpikePublisher(_SocketOwner):
 
     def __init__(self, endpoint: str, source_id: int, tick_rate: int = 30_000, *, bind: bool = False,
                  topic_suffix: str = "", context: Optional[zmq.Context] = None, high_water_mark: int = 10_000):
+        _check_endpoint(endpoint)
         self.source_id = source_id
         self.tick_rate = tick_rate
         self.sequence = 0
@@ -111,13 +128,22 @@ class OutputSubscriber(_SocketOwner):
 
     ``last_status`` is the latest status received (None before the first): its ``state``
     (``source_stalled``, ``no_source``), counters, ``rejections`` and ``daemon_counters``.
+
+    Queues: the daemon queues at most 64 messages per subscriber (then drops, and the gap shows
+    in ``tick_sequence``); this socket at most ``queue`` more (ZMQ_RCVHWM), plus what the
+    kernel's socket buffers hold. A closed loop reads with ``receive_latest`` (the newest output
+    per readout; older ones are dropped and counted in ``superseded``) and ``max_age`` (outputs
+    older than that are dropped and counted in ``stale``; same host only: ages compare the
+    daemon's ``published_ns`` with this host's CLOCK_MONOTONIC).
     """
 
     def __init__(self, endpoint: str, readouts: Optional[Iterable[str]] = None, status: bool = True, *,
-                 bind: bool = False, context: Optional[zmq.Context] = None):
+                 bind: bool = False, context: Optional[zmq.Context] = None, queue: int = 1000):
+        _check_endpoint(endpoint)
         self._context = context or zmq.Context.instance()
         self.socket = self._context.socket(zmq.SUB)
         self.socket.setsockopt(zmq.LINGER, 0)
+        self.socket.setsockopt(zmq.RCVHWM, queue)
         prefixes = ["output/"] if readouts is None else [f"output/{name}" for name in readouts]
         if status:
             prefixes.append("status")
@@ -130,16 +156,77 @@ class OutputSubscriber(_SocketOwner):
         self.endpoint = self.socket.getsockopt_string(zmq.LAST_ENDPOINT) if bind else endpoint
         self.rejected: dict[str, int] = {}
         self.missed_ticks = 0
+        #: Outputs dropped by ``receive_latest`` because a newer one of their readout was there.
+        self.superseded = 0
+        #: Outputs dropped because they were older than ``max_age``.
+        self.stale = 0
         self.last_status: Optional[Status] = None
         self._last_tick: dict[str, int] = {}
 
-    def receive(self, timeout: Optional[float] = None) -> Optional[Message]:
+    def receive(self, timeout: Optional[float] = None, max_age: Optional[float] = None) -> Optional[Message]:
         """The next valid output or status, or None if none came within ``timeout`` seconds.
 
         Invalid messages are counted in ``rejected`` by reason and skipped; gaps in an output's
         tick sequence (PUB drops at its high-water mark) are added to ``missed_ticks``; a status
-        is also kept in ``last_status``.
+        is also kept in ``last_status``. With ``max_age`` (seconds), outputs published longer ago
+        than that are skipped and counted in ``stale``.
         """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            message = self._next(remaining)
+            if message is None:
+                return None
+            if max_age is not None and isinstance(message, Output) and self._age(message) > max_age:
+                self.stale += 1
+                continue
+            return message
+
+    def receive_latest(self, timeout: Optional[float] = 0.0, max_age: Optional[float] = None) -> dict[str, Output]:
+        """The newest output of each readout that has arrived, by readout name.
+
+        Waits up to ``timeout`` seconds for a first message, then takes everything already
+        queued without waiting more: of each readout only the newest output is kept, the older
+        ones are dropped and counted in ``superseded``; with ``max_age``, outputs older than that
+        many seconds are dropped and counted in ``stale``. Statuses update ``last_status``.
+        Empty when no (fresh enough) output came.
+
+        Parameters
+        ----------
+        timeout : float or None
+            Seconds to wait for the first message (None: forever, 0: not at all).
+        max_age : float or None
+            Seconds since the daemon published an output (same host only).
+
+        Returns
+        -------
+        dict of str to Output
+            The newest output per readout.
+        """
+        latest: dict[str, Output] = {}
+        wait = timeout
+        while True:
+            message = self._next(wait)
+            if message is None:
+                break
+            wait = 0.0
+            if not isinstance(message, Output):
+                continue
+            if max_age is not None and self._age(message) > max_age:
+                self.stale += 1
+                continue
+            if message.readout in latest:
+                self.superseded += 1
+            latest[message.readout] = message
+        return latest
+
+    @staticmethod
+    def _age(output: Output) -> float:
+        """Seconds since the daemon published ``output`` (CLOCK_MONOTONIC of this host)."""
+        return (time.monotonic_ns() - output.stages.published) / 1e9
+
+    def _next(self, timeout: Optional[float]) -> Optional[Message]:
+        """The next valid message within ``timeout`` seconds, bookkept; None on timeout."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())

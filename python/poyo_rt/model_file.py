@@ -81,14 +81,31 @@ def write_safetensors(path, tensors: dict, metadata: dict | None = None) -> None
 
 def read_safetensors(path) -> tuple[dict, dict]:
     """Read a safetensors file -> (name -> numpy array, metadata dict); strict about layout."""
+    # The file as a whole first, by the format's reference library (header size, JSON, offsets
+    # tiling the data section, sizes), as `poyo` does: entry-by-entry checks miss gaps and overlaps.
+    try:
+        from safetensors import safe_open
+        with safe_open(str(path), framework="numpy") as f:
+            f.keys()
+    except ImportError:
+        pass
+    except Exception as e:  # noqa: BLE001 - the library raises several types, all meaning "not valid"
+        raise ModelFileError(f"{path}: not a valid safetensors file: {e}") from None
     data = Path(path).read_bytes()
     if len(data) < 8:
         raise ModelFileError(f"{path}: too short for a safetensors file")
     (n,) = struct.unpack("<Q", data[:8])
     if n > len(data) - 8:
         raise ModelFileError(f"{path}: header length {n} runs past the end of the file")
+
+    def unique(pairs):
+        keys = [k for k, _ in pairs]
+        if len(set(keys)) != len(keys):
+            raise ModelFileError(f"{path}: not a valid safetensors file: a key appears more than once in the header")
+        return dict(pairs)
+
     try:
-        header = json.loads(data[8:8 + n].decode("utf-8"))
+        header = json.loads(data[8:8 + n].decode("utf-8"), object_pairs_hook=unique)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ModelFileError(f"{path}: header is not JSON ({e})") from None
     metadata = header.pop("__metadata__", None) or {}

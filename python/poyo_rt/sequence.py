@@ -39,6 +39,17 @@ class SequenceTracker:
         state = self._sources.get(source_id)
         return state.watermark if state is not None and state.watermark >= 0 else None
 
+    def use_up(self, source_id: int, sequence: int) -> int:
+        """A message of a known source whose header was read but whose content was rejected uses
+        up its sequence number (protocol/SPEC.md section 5); returns the messages missed just
+        before it. A new source, sequence 0 or a number not above the last one change nothing."""
+        state = self._sources.get(source_id)
+        if sequence == 0 or state is None or sequence <= state.last_sequence:
+            return 0
+        missed = sequence - state.last_sequence - 1
+        state.last_sequence = sequence
+        return missed
+
     def admit(self, message: Union[SpikeBatch, Watermark]) -> Admission:
         """Checks ``message`` against its source's history; raises ``WireError`` if rejected."""
         known = self._sources.get(message.source_id)

@@ -49,6 +49,8 @@ DAEMON_COUNTERS = (
     "capture_failures",  # capture-log writes that failed
     "reloads_failed",  # model reloads (SIGHUP) refused: the file failed to load or decodes another session
     "resynchronizations",  # a rig source's history forgotten after its messages kept being rejected
+    "outside_windows",  # spike events no window holds: before the first window (or between windows)
+    "capture_dropped",  # capture-log records not written: the writer fell behind by more than its buffer
 )
 
 
@@ -99,6 +101,10 @@ class WireError(ValueError):
     def __init__(self, reason: Rejection, detail: str = ""):
         super().__init__(f"{reason.label}: {detail}" if detail else reason.label)
         self.reason = reason
+        #: For a rig message whose header was read before the rejection: its source and sequence
+        #: number (which the message still uses up, protocol/SPEC.md section 5); else None.
+        self.source_id: Optional[int] = None
+        self.sequence: Optional[int] = None
 
 
 @dataclass
@@ -192,7 +198,9 @@ class Status:
 
     ``state`` holds ``STATUS_SOURCE_STALLED`` and ``STATUS_NO_SOURCE`` bits; ``rejections`` are
     counted by ``Rejection`` index, ``daemon_counters`` by ``DAEMON_COUNTERS`` index (a newer daemon
-    may send more entries of either than this side has names for: they are kept).
+    may send more entries of either than this side has names for: they are kept). The counters are
+    totals since the daemon started; the ``latency_*`` fields cover the interval since the
+    previous status only (protocol/SPEC.md section 4.4).
     """
 
     status_sequence: int = 0
@@ -323,31 +331,36 @@ def _decode_rig(frames: Sequence[bytes], kind: MessageType) -> Union[SpikeBatch,
     carries = kind == MessageType.WATERMARK or bool(flags & RIG_HAS_WATERMARK)
     if not carries and watermark != 0:
         raise WireError(Rejection.BAD_FLAGS, "watermark field set without its flag")
-    if kind == MessageType.WATERMARK:
-        if count != 0:
-            raise WireError(Rejection.PAYLOAD_SIZE, f"watermark with event_count {count}")
-    else:
-        if count > MAX_EVENTS_PER_BATCH:
-            raise WireError(Rejection.TOO_MANY, f"{count} events")
-        if len(frames[2]) != count * 12:
-            raise WireError(Rejection.PAYLOAD_SIZE, f"{count} events in {len(frames[2])} bytes")
-    if tick_rate == 0:
-        raise WireError(Rejection.BAD_TICK_RATE)
-    if carries and watermark < 0:
-        raise WireError(Rejection.NEGATIVE_TIME, f"watermark {watermark}")
-    if kind == MessageType.WATERMARK:
-        return Watermark(source, sequence, tick_rate, watermark, topic=topic.decode("ascii"))
-    times = np.frombuffer(frames[2], dtype="<i8", count=count)
-    units = np.frombuffer(frames[2], dtype="<u4", count=count, offset=count * 8)
-    if count:
-        if times.min() < 0:
-            raise WireError(Rejection.NEGATIVE_TIME)
-        if np.any(times[1:] < times[:-1]):
-            raise WireError(Rejection.UNSORTED_TIMES)
-        if carries and watermark < times[-1]:
-            raise WireError(Rejection.WATERMARK_BEFORE_EVENTS, f"watermark {watermark} < {times[-1]}")
-    return SpikeBatch(source, sequence, tick_rate, times.copy(), units.copy(),
-                      watermark if carries else None, topic=topic.decode("ascii"))
+    try:
+        if kind == MessageType.WATERMARK:
+            if count != 0:
+                raise WireError(Rejection.PAYLOAD_SIZE, f"watermark with event_count {count}")
+        else:
+            if count > MAX_EVENTS_PER_BATCH:
+                raise WireError(Rejection.TOO_MANY, f"{count} events")
+            if len(frames[2]) != count * 12:
+                raise WireError(Rejection.PAYLOAD_SIZE, f"{count} events in {len(frames[2])} bytes")
+        if tick_rate == 0:
+            raise WireError(Rejection.BAD_TICK_RATE)
+        if carries and watermark < 0:
+            raise WireError(Rejection.NEGATIVE_TIME, f"watermark {watermark}")
+        if kind == MessageType.WATERMARK:
+            return Watermark(source, sequence, tick_rate, watermark, topic=topic.decode("ascii"))
+        times = np.frombuffer(frames[2], dtype="<i8", count=count)
+        units = np.frombuffer(frames[2], dtype="<u4", count=count, offset=count * 8)
+        if count:
+            if times.min() < 0:
+                raise WireError(Rejection.NEGATIVE_TIME)
+            if np.any(times[1:] < times[:-1]):
+                raise WireError(Rejection.UNSORTED_TIMES)
+            if carries and watermark < times[-1]:
+                raise WireError(Rejection.WATERMARK_BEFORE_EVENTS, f"watermark {watermark} < {times[-1]}")
+        return SpikeBatch(source, sequence, tick_rate, times.copy(), units.copy(),
+                          watermark if carries else None, topic=topic.decode("ascii"))
+    except WireError as error:
+        # The header was read: the message still uses up its sequence number (SPEC section 5).
+        error.source_id, error.sequence = source, sequence
+        raise
 
 
 def _decode_output(frames: Sequence[bytes]) -> Output:

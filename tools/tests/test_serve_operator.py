@@ -336,7 +336,7 @@ def test_start_up_messages_say_what_happened(daemons, tmp_path):
 def test_a_readout_the_wire_cannot_carry_is_refused_at_load(tmp_path):
     import json
 
-    import poyo_model_file as mf
+    from poyo_rt import model_file as mf
     description, tensors = mf.read_model_file(MODEL)
     description["readouts"][0]["name"] = "cursor velocity"  # a space: no valid topic
     bad = tmp_path / "spaced.safetensors"
