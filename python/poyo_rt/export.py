@@ -78,12 +78,32 @@ class ExportError(Exception):
 # what the checkpoint holds
 # --------------------------------------------------------------------------------------
 
-def strip_wrappers(state_dict: dict) -> dict:
-    """Remove the prefixes wrappers add when *every* key has one: `_orig_mod.` (torch.compile),
-    `module.` (DataParallel / DistributedDataParallel)."""
-    for prefix in ("_orig_mod.", "module."):
-        if state_dict and all(k.startswith(prefix) for k in state_dict):
-            state_dict = {k[len(prefix):]: v for k, v in state_dict.items()}
+#: Prefixes that wrappers put in front of every key: torch.compile (`_orig_mod.`), DataParallel /
+#: DistributedDataParallel (`module.`), a LightningModule holding the model as `self.model`.
+WRAPPER_PREFIXES = ("_orig_mod.", "module.", "model.")
+
+
+def strip_wrappers(state_dict: dict, prefixes=WRAPPER_PREFIXES) -> dict:
+    """Remove wrapper prefixes shared by *every* key, in any nesting and order
+    (`module._orig_mod.x`, `_orig_mod.module.x`, `model.module._orig_mod.x`, ...).
+
+    Parameters
+    ----------
+    state_dict : dict
+        Key -> tensor (or vocabulary), keys as saved.
+    prefixes : tuple of str
+        The wrapper prefixes to strip.
+
+    Returns
+    -------
+    dict
+        The same values under the model's own key names.
+    """
+    while state_dict:
+        prefix = next((p for p in prefixes if all(isinstance(k, str) and k.startswith(p) for k in state_dict)), None)
+        if prefix is None:
+            return state_dict
+        state_dict = {k[len(prefix):]: v for k, v in state_dict.items()}
     return state_dict
 
 
@@ -94,15 +114,21 @@ def split_checkpoint(obj) -> tuple[dict, dict]:
         raise ExportError(f"checkpoint holds a {type(obj).__name__}, expected a state dict or a Lightning checkpoint")
     if "state_dict" in obj and isinstance(obj["state_dict"], dict):
         hparams = torch_checkpoint.plain(obj.get("hyper_parameters") or {})
-        state_dict = obj["state_dict"]
+        state_dict = strip_wrappers(obj["state_dict"], ("_orig_mod.", "module."))
         outside = [k for k in state_dict if not k.startswith("model.")]
         if outside:
-            raise ExportError(f"unknown key {outside[0]} in state_dict (expected every key under 'model.')")
+            raise ExportError(f"unknown key {outside[0]} in state_dict (expected every key under 'model.', "
+                              f"after any wrapper prefix {', '.join(WRAPPER_PREFIXES[:2])})")
         state_dict = strip_wrappers({k[len("model."):]: v for k, v in state_dict.items()})
         return state_dict, hparams if isinstance(hparams, dict) else {}
-    if obj and all(isinstance(k, str) and k.startswith("model.") for k in obj):
-        obj = {k[len("model."):]: v for k, v in obj.items()}
     return strip_wrappers(dict(obj)), {}
+
+
+def _example_key(state_dict) -> str:
+    """A key of the file, for messages about missing keys: shows which names it uses."""
+    keys = sorted(k for k in state_dict if isinstance(k, str))
+    preferred = [k for k in keys if k.endswith(".weight")] or keys
+    return f"; the file's keys look like '{preferred[0]}' ({len(keys)} keys)" if preferred else "; the file has no keys"
 
 
 def load_config_file(path) -> dict:
@@ -200,7 +226,7 @@ def parse_readout_spec(text: str) -> tuple[str, dict]:
 
 def _tensor(state_dict, key, ndim=None):
     if key not in state_dict:
-        raise ExportError(f"missing key {key}")
+        raise ExportError(f"missing key {key}{_example_key(state_dict)}")
     value = state_dict[key]
     if not isinstance(value, np.ndarray):
         raise ExportError(f"{key}: expected a tensor, found {type(value).__name__}")
@@ -212,7 +238,8 @@ def _tensor(state_dict, key, ndim=None):
 def _vocab(state_dict, key):
     vocab = state_dict.get(key)
     if vocab is None:
-        raise ExportError(f"missing key {key} (the embedding vocabulary); was the model's vocab initialized?")
+        raise ExportError(f"missing key {key} (the embedding vocabulary); was the model's vocab initialized?"
+                          f"{_example_key(state_dict)}")
     if not isinstance(vocab, dict) or not all(isinstance(w, str) and isinstance(i, int) for w, i in vocab.items()):
         raise ExportError(f"{key}: expected a dict word -> row")
     return dict(vocab)
@@ -288,7 +315,8 @@ def resolve_readouts(kind, state_dict, hparams, model_config, args) -> tuple[lis
             if m:
                 names.append((m.group(1), specs.get(m.group(1))))
         if not names:
-            raise ExportError("missing key readout.projections.<task>.weight (a POYOPlus model has at least one task)")
+            raise ExportError("missing key readout.projections.<task>.weight (a POYOPlus model has at least one task)"
+                              f"{_example_key(state_dict)}")
 
     readouts = []
     for name, spec in names:
@@ -324,7 +352,7 @@ def detect_kind(state_dict, model_config, requested):
     from_weights = "POYOPlus" if "task_emb.weight" in state_dict else "POYO" if "readout.weight" in state_dict else None
     kind = requested or from_config or from_weights
     if kind is None:
-        raise ExportError("missing key readout.weight (POYO) or task_emb.weight (POYOPlus)")
+        raise ExportError(f"missing key readout.weight (POYO) or task_emb.weight (POYOPlus){_example_key(state_dict)}")
     if from_weights and kind != from_weights:
         raise ExportError(f"--kind/_target_ says {kind}, but the weights are a {from_weights}")
     return kind

@@ -38,7 +38,7 @@ def test_the_documents_have_python_examples():
 @pytest.mark.parametrize("code", list(python_blocks()))
 def test_example_runs(code, tmp_path):
     config = yaml.safe_load((ROOT / "demo" / "serve.yaml").read_text())
-    config["model"] = str(ROOT / config["model"])
+    config["model"] = str(ROOT / "demo" / config["model"])  # relative to the configuration's directory
     daemon = ServeProcess({k: v for k, v in config.items() if k not in ("spikes", "outputs")},
                           binary=str(poyo_binary()), directory=str(tmp_path / "daemon"))
     try:

@@ -216,8 +216,6 @@ def test_the_real_recordings_test_part_beats_the_ridge_baseline(tmp_path):
     assert "R^2 ridge (recording.json)" in result.stdout
 
 
-@pytest.mark.xfail(reason="poyo serve decodes a `units` map ({rig id: word}) only with issue 7's configuration "
-                          "fix; remove this mark when it is merged", strict=False)
 def test_units_without_numbered_words_replay_through_a_unit_map(tmp_path):
     """Words that do not end in a number (so no unit_prefix can name them) go to the daemon as a
     `units` map; the replay decodes every tick."""
