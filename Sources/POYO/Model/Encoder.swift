@@ -76,19 +76,9 @@ extension POYOModel {
                     queries: count, keys: tokens, heads: head..<(head + 1), dimHead: h.dimHead, scratch: s.workers[worker])
             }
         }
-        let encoderAttention = weights.encoderAttention, encoderFeedForward = weights.encoderFeedForward
-        let normed = s.normed.reserve(count * dim), hidden = s.hidden.reserve(count * 8 * dim), gated = s.gated.reserve(count * 4 * dim)
-        pool.forEachBlock(of: count) { rows, _ in
-            let first = rows.lowerBound
-            // rotate_value: the output is rotated back by minus the query (latent) time.
-            rotary.rotate(
-                attended + first * inner, ldx: inner, rows: rows.count, heads: h.crossHeads, dimHead: h.dimHead,
-                cos: latentCos + first * width, sin: latentSin + first * width, inverse: true)
-            linearForward(latents + first * dim, ldy: dim, attended + first * inner, ldx: inner, rows: rows.count, encoderAttention.toOut, accumulate: true)
-            feedForwardResidual(
-                latents + first * dim, rows: rows.count, dim: dim, encoderFeedForward,
-                normed: normed + first * dim, hidden: hidden + first * 8 * dim, gated: gated + first * 4 * dim)
-        }
+        attentionOutputAndFeedForward(
+            latents, count: count, attended: attended, heads: h.crossHeads, toOut: weights.encoderAttention.toOut,
+            feedForward: weights.encoderFeedForward)
         return latents
     }
 

@@ -12,7 +12,6 @@ extension POYOModel {
         let normed = s.normed.reserve(count * dim)
         let qkv = s.projected.reserve(count * 3 * inner)
         let attended = s.attended.reserve(count * inner)
-        let hidden = s.hidden.reserve(count * 8 * dim), gated = s.gated.reserve(count * 4 * dim)
         let rotary = rotary
         for layer in weights.processingLayers {
             let attention = layer.attention
@@ -30,16 +29,34 @@ extension POYOModel {
                     attended, ldo: inner, q: qkv, ldq: 3 * inner, k: qkv + inner, ldk: 3 * inner, v: qkv + 2 * inner, ldv: 3 * inner,
                     queries: count, keys: count, heads: head..<(head + 1), dimHead: h.dimHead, scratch: s.workers[worker])
             }
-            pool.forEachBlock(of: count) { rows, _ in
-                let first = rows.lowerBound
-                rotary.rotate(
-                    attended + first * inner, ldx: inner, rows: rows.count, heads: h.selfHeads, dimHead: h.dimHead,
-                    cos: latentCos + first * width, sin: latentSin + first * width, inverse: true)
-                linearForward(latents + first * dim, ldy: dim, attended + first * inner, ldx: inner, rows: rows.count, attention.toOut, accumulate: true)
-                feedForwardResidual(
-                    latents + first * dim, rows: rows.count, dim: dim, layer.feedForward,
-                    normed: normed + first * dim, hidden: hidden + first * 8 * dim, gated: gated + first * 4 * dim)
-            }
+            attentionOutputAndFeedForward(
+                latents, count: count, attended: attended, heads: h.selfHeads, toOut: attention.toOut, feedForward: layer.feedForward)
+        }
+    }
+
+    /// The row-local rest of an attention block, in row blocks over the pool:
+    /// `latents += to_out(rotate(attended, -latent time)); latents += ffn(latents)` (rotate_value:
+    /// the attention output is rotated back by minus the query time).
+    ///   latents [count, dim], attended [count, heads * dim_head]
+    func attentionOutputAndFeedForward(
+        _ latents: UnsafeMutablePointer<Float>, count: Int, attended: UnsafeMutablePointer<Float>, heads: Int,
+        toOut: LinearWeights, feedForward: FeedForwardWeights
+    ) {
+        let h = hyperparameters
+        let dim = h.dim, inner = heads * h.dimHead, width = rotary.tableWidth
+        let s = scratch
+        let latentCos = UnsafePointer(s.latentCos.pointer), latentSin = UnsafePointer(s.latentSin.pointer)
+        let normed = s.normed.reserve(count * dim), hidden = s.hidden.reserve(count * 8 * dim), gated = s.gated.reserve(count * 4 * dim)
+        let rotary = rotary
+        pool.forEachBlock(of: count) { rows, _ in
+            let first = rows.lowerBound
+            rotary.rotate(
+                attended + first * inner, ldx: inner, rows: rows.count, heads: heads, dimHead: h.dimHead,
+                cos: latentCos + first * width, sin: latentSin + first * width, inverse: true)
+            linearForward(latents + first * dim, ldy: dim, attended + first * inner, ldx: inner, rows: rows.count, toOut, accumulate: true)
+            feedForwardResidual(
+                latents + first * dim, rows: rows.count, dim: dim, feedForward,
+                normed: normed + first * dim, hidden: hidden + first * 8 * dim, gated: gated + first * 4 * dim)
         }
     }
 }
