@@ -112,8 +112,10 @@ class SpikePublisher(_SocketOwner):
         message the daemon would reject.
         """
         times = np.asarray(times, dtype=np.int64)
-        message = BehaviourMessage(readout, self.source_id, self.behaviour_sequence, self.tick_rate, times,
-                                   np.asarray(values, dtype=np.float32).reshape(len(times), -1))
+        values = np.asarray(values, dtype=np.float32)
+        if values.ndim != 2:
+            values = values.reshape(len(times), -1)
+        message = BehaviourMessage(readout, self.source_id, self.behaviour_sequence, self.tick_rate, times, values)
         decode(encode(message), accept=INGEST_TYPES)
         self.socket.send_multipart(encode(message), copy=False)
         self.behaviour_sequence += 1

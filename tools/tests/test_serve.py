@@ -678,7 +678,7 @@ def test_sighup_swaps_the_model_between_ticks(daemons, tmp_path):
     poyo_model_file.write_model_file(replacement, description, tensors)
     os.replace(replacement, model)
     daemon.signal(signal.SIGHUP)
-    position = stream_until_logged(daemon, session, times, units, position, end, "model swapped between ticks")
+    position = stream_until_logged(daemon, session, times, units, position, end, "switched between ticks")
     outputs = session.outputs
     # No tick lost around the swap: consecutive ticks, consecutive sequence numbers.
     assert [o.window_end for o in outputs] == list(range(first_tick(session), position + 1, daemon.hop_ticks))
@@ -694,7 +694,7 @@ def test_sighup_swaps_the_model_between_ticks(daemons, tmp_path):
     crc = f"crc32 {zlib.crc32(model.read_bytes()):x}"
     status = session.settled_status()
     assert crc in status.model, status.model
-    assert "reloaded model" in daemon.stderr and "reload failed" not in daemon.stderr
+    assert "reloaded" in daemon.stderr and "reload failed" not in daemon.stderr
 
 
 def test_sighup_with_a_corrupt_model_keeps_the_running_one(daemons, tmp_path):

@@ -73,6 +73,7 @@ public struct SessionBinding: Sendable {
         guard !outputOffsets.isEmpty, outputOffsets.allSatisfy({ $0.isFinite && $0 <= 0 && $0 > -h.sequenceLength }) else {
             throw ConfigurationError("output_offsets must be seconds in (-\(h.sequenceLength), 0]: queries lie inside the window, at or before the tick")
         }
+        guard c.qualityWindow.isFinite, c.qualityWindow > 0 else { throw ConfigurationError("quality_window must be positive seconds") }
         guard c.stallTimeout > 0, c.statusInterval > 0 else { throw ConfigurationError("stall_timeout and status_interval must be positive") }
     }
 
