@@ -54,7 +54,10 @@ public final class QualityMonitor: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         tickRate = message.header.tickRate
-        guard let index = scores.firstIndex(where: { $0.name == message.readout }), heard[index] else { return }
+        // (A decode of the configuration before a switch may still come while the new one is scored.)
+        guard let index = scores.firstIndex(where: { $0.name == message.readout }), heard[index],
+              message.values.count == message.timestamps.count * scores[index].dimension
+        else { return }
         scores[index].addDecodes(times: message.timestamps, values: message.values)
     }
 
