@@ -10,7 +10,10 @@ PUB socket (``SpikePublisher.publish_behaviour``) or on a second PUB connected t
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import signal
+import subprocess
 
 import numpy as np
 import pytest
@@ -19,8 +22,9 @@ from poyo_rt import BehaviourPublisher, read_capture_log
 from poyo_rt import model_file as poyo_model_file
 from poyo_rt.scoring import r_squared
 from poyo_rt.wire import BehaviourMessage, Rejection, encode
-from test_serve import (MODEL, RATE, READOUT, REPLAY_SUMMARY, assert_counters_add_up, connect, daemons,  # noqa: F401
-                        first_tick, poisson, replay, stream_until_logged, wait_until)
+from test_serve import (MODEL, RATE, READOUT, REPLAY_SUMMARY, ROOT, SESSION, UNIT_PREFIX, Daemon,  # noqa: F401
+                        assert_counters_add_up, connect, daemons, first_tick, free_port, poisson, poyo_binary, replay,
+                        stream_until_logged, wait_until)
 
 OTHER_SESSION = "perich/m_20150610"  # the fixture model's second session: 50 units
 OTHER_PREFIX = "perich/m_20150610/unit_"
@@ -172,3 +176,43 @@ def test_sighup_refuses_a_changed_fixed_field_and_keeps_the_running_configuratio
     status = session.settled_status()
     assert status.daemon_count("reloads_failed") == 1 and status.daemon_count("reloads") == 0
     assert "session perich/c_20131003" in status.model and str(model) not in status.model
+
+
+class CommandLineDaemon(Daemon):
+    """A `poyo serve` started with options only, no configuration file (status every 1 s)."""
+
+    def __init__(self, directory, *, model, hop: float = 0.1):
+        self.directory = directory
+        self.spikes = f"tcp://127.0.0.1:{free_port()}"
+        self.outputs = f"tcp://127.0.0.1:{free_port()}"
+        self.hop_ticks = round(hop * RATE)
+        self.config = None
+        self.stderr_path = directory / "serve.stderr"
+        self._stderr = open(self.stderr_path, "wb")
+        args = [str(poyo_binary()), "serve", "--model", str(model), "--session", SESSION, "--unit-prefix", UNIT_PREFIX,
+                "--spikes", self.spikes, "--outputs", self.outputs, "--hop", str(hop), "--budget", "0.5",
+                "--publish-raw-values"]
+        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr,
+                                        cwd=ROOT)
+
+
+def test_sighup_without_a_configuration_file_reloads_the_model_file_only(daemons, tmp_path):
+    model = tmp_path / "model.safetensors"
+    shutil.copyfile(MODEL, model)
+    (tmp_path / "cli").mkdir()
+    daemon = CommandLineDaemon(tmp_path / "cli", model=model)
+    try:
+        session = connect(daemons, daemon)
+        end = round(4.0 * RATE)
+        times, units = poisson(np.random.default_rng(24), 1, end)
+        position = round(1.3 * RATE)
+        session.stream(times, units, position)
+        os.replace(other_model(tmp_path), model)  # same session and units, readout bias +1000
+        daemon.signal(signal.SIGHUP)
+        position = stream_until_logged(daemon, session, times, units, position, end, "switched between ticks")
+        assert [o.tick_sequence for o in session.outputs] == list(range(len(session.outputs)))
+        assert np.all(session.outputs[-1].raw_values > 500)
+        status = session.settled_status()
+        assert status.daemon_count("reloads") == 1 and f"session {SESSION}" in status.model
+    finally:
+        assert daemon.stop() == 0

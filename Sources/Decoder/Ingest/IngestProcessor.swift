@@ -109,6 +109,12 @@ public final class IngestProcessor {
             outcome.otherSource = header.sourceID
             return outcome
         }
+        // As for rig messages (SPEC section 5): the clock first, then the sequence number.
+        if let tickRate, tickRate != header.tickRate {
+            counters.reject(.tickRateChanged)
+            outcome.rejection = .tickRateChanged
+            return outcome
+        }
         if let last = behaviourSequence, header.sequence != 0 {
             guard header.sequence > last else {
                 counters.reject(.duplicateSequence)
@@ -118,11 +124,6 @@ public final class IngestProcessor {
             outcome.missedBehaviour = header.sequence - last - 1
         }
         behaviourSequence = header.sequence
-        if let tickRate, tickRate != header.tickRate {
-            counters.reject(.tickRateChanged)
-            outcome.rejection = .tickRateChanged
-            return outcome
-        }
         counters.accepted.increment()
         counters.behaviourAccepted.increment()
         if outcome.missedBehaviour > 0 { counters.behaviourMissed.increment(by: outcome.missedBehaviour) }
