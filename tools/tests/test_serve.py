@@ -657,12 +657,17 @@ def serve_a_copy_of_the_model(daemons, tmp_path, seed, seconds):
 
 
 def stream_until_logged(daemon, session, times, units, position, end, text):
-    """Streams one tick at a time until `text` appears in the daemon's log, then three more ticks;
-    returns the new stream position."""
+    """Streams one tick at a time until `text` appears in the daemon's log (waiting, once the
+    stream is 3 ticks from `end`: loading a model on a busy machine may take longer than the
+    stream), then three more ticks; returns the new stream position."""
+    deadline = time.monotonic() + 30
     while text not in daemon.stderr:
-        assert position < end - 3 * daemon.hop_ticks, f"{text!r} never logged:\n{daemon.stderr}"
-        position += daemon.hop_ticks
-        session.stream(times, units, position)
+        assert time.monotonic() < deadline, f"{text!r} never logged:\n{daemon.stderr}"
+        if position < end - 3 * daemon.hop_ticks:
+            position += daemon.hop_ticks
+            session.stream(times, units, position)
+        else:
+            session.pump(0.05)
     position += 3 * daemon.hop_ticks
     session.stream(times, units, position)
     return position
