@@ -44,6 +44,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="seconds of the test part to play")
     parser.add_argument("--speed", type=float, default=1.0, help="playback speed (1 = real time)")
     parser.add_argument("--capture", default=None, help="also write a capture log here")
+    parser.add_argument("--no-behaviour", action="store_true",
+                        help="do not also publish the true cursor velocity (behaviour messages) as the task would")
     args = parser.parse_args()
 
     session = read_session(args.session)
@@ -72,6 +74,7 @@ def main() -> int:
 
         outputs: list[tuple[Output, int]] = []
         lo = np.searchsorted(session.spike_ticks, play_start)
+        behaviour_lo = np.searchsorted(session.cursor_ticks, play_start)
         batch = rate // 1000  # 1 ms
         wall_start = time.monotonic()
         for batch_start in range(play_start, play_end, batch):
@@ -79,6 +82,11 @@ def main() -> int:
             hi = np.searchsorted(session.spike_ticks, batch_end)
             rig.publish(session.spike_ticks[lo:hi], session.spike_unit_ids[lo:hi], watermark=batch_end - 1)
             lo = hi
+            behaviour_hi = np.searchsorted(session.cursor_ticks, batch_end)
+            if not args.no_behaviour and behaviour_hi > behaviour_lo:  # the task's measured velocity, same socket
+                rig.publish_behaviour("cursor_velocity_2d", session.cursor_ticks[behaviour_lo:behaviour_hi],
+                                      session.cursor_vel[behaviour_lo:behaviour_hi])
+                behaviour_lo = behaviour_hi
             while (message := subscriber.receive(timeout=0)) is not None:
                 if isinstance(message, Output):
                     outputs.append((message, time.monotonic_ns()))
@@ -132,6 +140,10 @@ def main() -> int:
               f"before the first window {status.daemon_count('outside_windows')}, "
               f"dropped {status.dropped}, ticks run {status.ticks_run}, skipped {status.ticks_skipped}, "
               f"missed messages {status.missed_messages}, rejected {int(status.rejections.sum())}")
+        quality = status.quality_of("cursor_velocity_2d")
+        if quality is not None:
+            print(f"daemon's live {quality.kind} (status, last quality_window seconds): {quality.value:.3f} over "
+                  f"{quality.samples} decodes")
     print("\ndaemon log:\n" + log.strip())
     return 0
 

@@ -21,7 +21,7 @@
 ///    124    4 state u32            bit 0 source_stalled, bit 1 no_source, other bits 0
 /// ```
 /// Frames: `[topic "status", header, model (UTF-8, may be empty), rejections R x u64,
-/// daemon counters D x u64]`; entry `i` of the rejections counts `WireRejection(rawValue: i)`,
+/// daemon counters D x u64, (quality entries, `ReadoutQuality`)]`; entry `i` of the rejections counts `WireRejection(rawValue: i)`,
 /// entry `i` of the daemon counters `DaemonCounter(rawValue: i)` (D = frame size / 8).
 public struct StatusHeader: Equatable, Sendable {
     public static let size = 128
@@ -85,7 +85,7 @@ public struct StatusHeader: Equatable, Sendable {
     {
         let (_, flags, _) = try openMessage(frames) { $0 == .status }
         let bytes = frames[1]
-        guard frames.count == 5 else { throw .frameCount }
+        guard frames.count == 5 || frames.count == 6 else { throw .frameCount }
         guard bytes.count == size else { throw .headerSize }
         let state = bytes.loadLE(124, as: UInt32.self)
         guard flags == 0, state & ~knownStateFlags == 0 else { throw .badFlags }
@@ -111,6 +111,7 @@ public struct StatusHeader: Equatable, Sendable {
         else { throw .tooMany }
         guard frames[3].count == Int(header.rejectionCount) * 8, frames[4].count % 8 == 0 else { throw .payloadSize }
         guard frames[2].count <= WireFormat.maxModelNameSize, validUTF8(frames[2]) else { throw .badString }
+        if frames.count > 5 { _ = try ReadoutQuality.entries(of: frames[5], decode: false) }
         return header
     }
 }

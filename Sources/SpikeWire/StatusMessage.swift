@@ -9,8 +9,13 @@ public struct StatusMessage: Equatable, Sendable {
     /// The daemon's own counters: entry `i` counts `DaemonCounter(rawValue: i)`.
     /// A newer daemon may send more entries than this side has names for.
     public var daemonCounters: [UInt64]
+    /// Live decoding quality per readout (frame 5); nil when the sender sent no quality frame
+    /// (an older daemon), empty when no readout has received behaviour.
+    public var quality: [ReadoutQuality]?
 
-    public init(header: StatusHeader, model: String, rejections: [UInt64], daemonCounters: [UInt64]) {
+    public init(
+        header: StatusHeader, model: String, rejections: [UInt64], daemonCounters: [UInt64], quality: [ReadoutQuality]? = nil
+    ) {
         precondition(model.utf8.count <= WireFormat.maxModelNameSize, "model description longer than 4096 bytes")
         precondition(rejections.count <= WireFormat.maxRejectionCounters, "more than 256 rejection counters")
         precondition(daemonCounters.count <= WireFormat.maxDaemonCounters, "more than 256 daemon counters")
@@ -19,6 +24,8 @@ public struct StatusMessage: Equatable, Sendable {
         self.model = model
         self.rejections = rejections
         self.daemonCounters = daemonCounters
+        precondition((quality?.count ?? 0) <= ReadoutQuality.maxEntries, "more than 256 quality entries")
+        self.quality = quality
     }
 
     /// The count of rejections for `reason` (0 when the sender had no counter for it).
@@ -35,10 +42,12 @@ public struct StatusMessage: Equatable, Sendable {
     public var frames: [[UInt8]] {
         var header = [UInt8](repeating: 0, count: StatusHeader.size)
         header.withUnsafeMutableBytes { self.header.encode(into: $0) }
-        return [
+        var frames = [
             Topic.bytes(for: .status), header, Array(model.utf8), rejections.littleEndianBytes,
             daemonCounters.littleEndianBytes,
         ]
+        if let quality { frames.append(ReadoutQuality.frame(quality)) }
+        return frames
     }
 
     /// Decodes and validates a status message.
@@ -47,6 +56,7 @@ public struct StatusMessage: Equatable, Sendable {
         model = String(decoding: frames[2], as: UTF8.self)
         rejections = frames[3].littleEndianArray(of: UInt64.self)
         daemonCounters = frames[4].littleEndianArray(of: UInt64.self)
+        quality = frames.count > 5 ? try ReadoutQuality.entries(of: frames[5], decode: true) : nil
     }
 }
 
@@ -72,6 +82,16 @@ public enum DaemonCounter: Int, CaseIterable, Sendable {
     case outsideWindows = 7
     /// Capture-log records not written because the writer fell behind by more than its buffer.
     case captureDropped = 8
+    /// Behaviour messages accepted (a part of `accepted`).
+    case behaviourAccepted = 9
+    /// Behaviour messages missing by their sequence numbers.
+    case behaviourMissed = 10
+    /// Behaviour samples not scored: a readout not decoded or of another dimension, a sample not
+    /// after its readout's previous one, a non-finite value, or older than the decodes kept.
+    case behaviourUnused = 11
+    /// Reloads (SIGHUP) applied: a model reloaded, or a configuration switched to (refused ones
+    /// are `reloads_failed`).
+    case reloads = 12
 
     /// The name used in JSON and the Python client (`DAEMON_COUNTERS`): `snake_case`.
     public var name: String {
@@ -85,6 +105,10 @@ public enum DaemonCounter: Int, CaseIterable, Sendable {
         case .resynchronizations: "resynchronizations"
         case .outsideWindows: "outside_windows"
         case .captureDropped: "capture_dropped"
+        case .behaviourAccepted: "behaviour_accepted"
+        case .behaviourMissed: "behaviour_missed"
+        case .behaviourUnused: "behaviour_unused"
+        case .reloads: "reloads"
         }
     }
 }

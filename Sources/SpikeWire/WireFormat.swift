@@ -44,6 +44,8 @@ public enum MessageType: UInt8, CaseIterable, Sendable {
     case output = 3
     /// Daemon -> subscribers: periodic counters and latency percentiles.
     case status = 4
+    /// Rig or task software -> daemon: the true behaviour of one readout (live scoring, capture).
+    case behaviour = 5
 
     /// The topic prefix of this type: the topic frame is the prefix, or the prefix, `/` and a suffix.
     public var topicPrefix: String { topicPrefixBytes.description }
@@ -55,6 +57,7 @@ public enum MessageType: UInt8, CaseIterable, Sendable {
         case .watermark: "watermark"
         case .output: "output"
         case .status: "status"
+        case .behaviour: "behaviour"
         }
     }
 
@@ -64,6 +67,7 @@ public enum MessageType: UInt8, CaseIterable, Sendable {
         case .spikeBatch, .watermark: RigHeader.size
         case .output: OutputHeader.size
         case .status: StatusHeader.size
+        case .behaviour: BehaviourHeader.size
         }
     }
 }

@@ -3,6 +3,7 @@ public enum WireMessage: Equatable, Sendable {
     case rig(RigHeader, events: [SpikeEvent])
     case output(OutputMessage)
     case status(StatusMessage)
+    case behaviour(BehaviourMessage)
 
     /// The type a message says it is, after checking its preamble (not the rest).
     public static func type(of frames: UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(WireRejection) -> MessageType
@@ -28,6 +29,8 @@ public enum WireMessage: Equatable, Sendable {
             self = .output(try OutputMessage(frames: frames))
         case .status:
             self = .status(try StatusMessage(frames: frames))
+        case .behaviour:
+            self = .behaviour(try BehaviourMessage(frames: frames))
         }
     }
 
@@ -46,6 +49,7 @@ public enum WireMessage: Equatable, Sendable {
             }
         case .output(let output): output.frames
         case .status(let status): status.frames
+        case .behaviour(let behaviour): behaviour.frames
         }
     }
 }

@@ -10,7 +10,9 @@ struct ServeCommand: ParsableCommand {
         discussion: """
             The configuration file is YAML (JSON works too); every option below overrides it.
             See docs/serving.md and demo/serve.yaml. Signals: SIGTERM/SIGINT stop gracefully,
-            SIGHUP reloads the model file between ticks, SIGUSR1 logs the counters and latencies.
+            SIGHUP re-reads --config and switches to its model, session, units and readouts
+            between ticks (without --config: reloads the model file), SIGUSR1 logs the counters
+            and latencies.
             """
     )
 
@@ -93,7 +95,9 @@ struct ServeCommand: ParsableCommand {
         ServiceControl.installSignalHandlers()
         let service: DecoderService
         do {
-            service = try DecoderService(configuration: configuration, logger: logger)
+            // SIGHUP re-reads the file (the command line's options still win) when there is one.
+            let reread: (() throws -> DecoderConfiguration)? = config == nil ? nil : { try resolvedConfiguration() }
+            service = try DecoderService(configuration: configuration, logger: logger, reread: reread)
         } catch {
             logger.critical("cannot start: \(error)")
             throw ExitCode(2)

@@ -41,7 +41,7 @@ enum WireJSON {
 
     static func status(_ message: StatusMessage) -> [String: Any] {
         let h = message.header
-        return [
+        var object: [String: Any] = [
             "type": "status", "status_sequence": h.statusSequence, "monotonic_ns": h.monotonicNanoseconds,
             "received": h.received, "accepted": h.accepted, "late": h.late, "dropped": h.dropped,
             "ticks_run": h.ticksRun, "ticks_skipped": h.ticksSkipped, "missed_messages": h.missedMessages,
@@ -49,6 +49,30 @@ enum WireJSON {
             "latency_p99_ns": h.latencyP99, "latency_max_ns": h.latencyMax, "model": message.model,
             "rejections": message.rejections, "state": h.state, "daemon_counters": message.daemonCounters,
         ]
+        object["quality"] = message.quality.map { entries in
+            entries.map { entry -> [String: Any] in
+                [
+                    "readout": entry.readout, "kind": entry.kind == .rSquared ? "r2" : "accuracy",
+                    "samples": entry.samples, "value": number(entry.value),
+                ]
+            } as Any
+        } ?? NSNull()
+        return object
+    }
+
+    static func behaviour(_ message: BehaviourMessage) -> [String: Any] {
+        let h = message.header
+        return [
+            "type": "behaviour", "readout": message.readout, "source_id": h.sourceID, "sequence": h.sequence,
+            "tick_rate": h.tickRate, "dimension": h.dimension, "timestamps": message.timestamps,
+            "values": message.values.map(number),
+        ]
+    }
+
+    static func number(_ value: Double) -> Any {
+        if value.isNaN { return "nan" }
+        if value.isInfinite { return value > 0 ? "inf" : "-inf" }
+        return value
     }
 
     /// JSON has no NaN or infinity: those are written as the strings "nan", "inf", "-inf".

@@ -64,6 +64,8 @@ struct WireListenCommand: ParsableCommand {
                 return WireJSON.output(try OutputMessage(frames: frames))
             case .status:
                 return WireJSON.status(try StatusMessage(frames: frames))
+            case .behaviour:
+                return WireJSON.behaviour(try BehaviourMessage(frames: frames))
             }
         } catch {
             return ["type": "rejected", "rejection": error.name, "frames": frames.count]

@@ -11,10 +11,12 @@ import Testing
         ring.push(.watermark(time: 9, receivedAt: 123_456_789))
         ring.push(.spike(time: -1, unit: Int32.max))
         ring.push(.sourceStarted(tickRate: 30_000))
+        ring.push(.configurationSwitched)
         #expect(ring.pop(dropped: &dropped) == .spike(time: 5, unit: 3))
         #expect(ring.pop(dropped: &dropped) == .watermark(time: 9, receivedAt: 123_456_789))
         #expect(ring.pop(dropped: &dropped) == .spike(time: -1, unit: Int32.max))
         #expect(ring.pop(dropped: &dropped) == .sourceStarted(tickRate: 30_000))
+        #expect(ring.pop(dropped: &dropped) == .configurationSwitched)
         #expect(ring.pop(dropped: &dropped) == nil)
         #expect(dropped == 0)
     }
@@ -58,8 +60,8 @@ import Testing
             case .watermark(let time, _):
                 #expect(time == Int64(total))
                 finished = true
-            case .sourceStarted:
-                Issue.record("no source start was pushed")
+            case .sourceStarted, .configurationSwitched:
+                Issue.record("only spikes and a watermark were pushed")
             }
         }
         #expect(read > 0)

@@ -24,6 +24,11 @@ extension ExpectedMessage {
             return .output(
                 OutputMessage(
                     readout: readout!, header: header, timestamps: timestamps!, values: values!, rawValues: rawValues))
+        case "behaviour":
+            return .behaviour(
+                BehaviourMessage(
+                    readout: readout!, sourceID: sourceId!, sequence: sequence!, tickRate: tickRate!,
+                    timestamps: timestamps!, values: values!, dimension: Int(dimension!)))
         default:
             var header = StatusHeader()
             header.statusSequence = statusSequence!
@@ -42,7 +47,13 @@ extension ExpectedMessage {
             header.latencyMax = latencyMaxNs!
             header.state = state!
             return .status(
-                StatusMessage(header: header, model: model!, rejections: rejections!, daemonCounters: daemonCounters!))
+                StatusMessage(
+                    header: header, model: model!, rejections: rejections!, daemonCounters: daemonCounters!,
+                    quality: quality?.map {
+                        ReadoutQuality(
+                            readout: $0.readout, kind: $0.kind == "r2" ? .rSquared : .accuracy, samples: $0.samples,
+                            value: $0.value)
+                    }))
         }
     }
 

@@ -8,8 +8,9 @@ import Testing
         #expect(DaemonCounter.allCases.map(\.rawValue) == Array(0..<DaemonCounter.allCases.count))
         #expect(
             DaemonCounter.allCases.map(\.name)
-                == ["unknown_units", "other_source", "reordered", "ticks_failed", "capture_failures", "reloads_failed", "resynchronizations", "outside_windows",
-                   "capture_dropped"])
+                == ["unknown_units", "other_source", "reordered", "ticks_failed", "capture_failures", "reloads_failed", "resynchronizations",
+                    "outside_windows", "capture_dropped", "behaviour_accepted", "behaviour_missed", "behaviour_unused", "reloads",
+                ])
     }
 
     @Test func countsByNameAreZeroWhenTheSenderHadNoEntry() {

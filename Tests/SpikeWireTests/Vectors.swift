@@ -121,6 +121,14 @@ struct ExpectedMessage: Decodable {
     var rejections: [UInt64]?
     var state: UInt32?
     var daemonCounters: [UInt64]?
+    var quality: [ExpectedQuality]?
+}
+
+struct ExpectedQuality: Decodable {
+    var readout: String
+    var kind: String
+    var samples: UInt64
+    var value: Double
 }
 
 struct Scenario: Decodable, CustomStringConvertible {

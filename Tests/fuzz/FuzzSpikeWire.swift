@@ -4,8 +4,8 @@
 // whatever the bytes say, the decoders see some frames.
 //
 // Every decoder must reject or accept without crashing; an accepted message must encode to
-// frames that decode to a message with the same frames; the ingest decoder and SequenceTracker must agree
-// with the owning decoder. A violation aborts, which libFuzzer reports with the input.
+// frames that decode to a message with the same frames; the ingest decoders (rig messages, behaviour
+// read in place) and SequenceTracker must agree with the owning decoder. A violation aborts, which libFuzzer reports with the input.
 
 nonisolated(unsafe) var tracker = SequenceTracker()
 nonisolated(unsafe) let events = UnsafeMutableBufferPointer<SpikeEvent>.allocate(capacity: WireFormat.maxEventsPerBatch)
@@ -50,6 +50,17 @@ public func fuzzSpikeWire(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             precondition(a == b, "the two rig decoders reject for different reasons: \(a) / \(b)")
         default:
             break
+        }
+        if (try? WireMessage.type(of: frames)) == .behaviour {
+            let inPlace = Result { () throws(WireRejection) in try BehaviourHeader.decode(frames: frames) }
+            switch (owned, inPlace) {
+            case (.success(.behaviour(let message)), .success(let (header, _))):
+                precondition(message.header == header, "the two behaviour decoders disagree")
+            case (.failure(let a), .failure(let b)):
+                precondition(a == b, "the two behaviour decoders reject for different reasons: \(a) / \(b)")
+            default:
+                preconditionFailure("the two behaviour decoders disagree on accepting \(owned) / \(inPlace)")
+            }
         }
         if case .success(let decoded) = owned {
             let again = MultipartFrames(decoded.frames).withFrames { frames in

@@ -21,9 +21,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))  # the poyo_rt package, installed or not
 
-from poyo_rt.wire import (DAEMON_COUNTERS, MAX_DAEMON_COUNTERS, MAX_EVENTS_PER_BATCH, RIG_HEADER,  # noqa: E402
-                          STATUS_NO_SOURCE, STATUS_SOURCE_STALLED, Output, Rejection, SpikeBatch, StageTimestamps,
-                          Status, Watermark, encode)
+from poyo_rt.wire import (DAEMON_COUNTERS, MAX_DAEMON_COUNTERS, MAX_EVENTS_PER_BATCH,  # noqa: E402
+                          QUALITY_ENTRY, RIG_HEADER, STATUS_NO_SOURCE, STATUS_SOURCE_STALLED, BehaviourMessage, Output,
+                          ReadoutQuality, Rejection, SpikeBatch, StageTimestamps, Status, Watermark, encode)
 
 
 def container(frames: list[bytes]) -> bytes:
@@ -65,13 +65,21 @@ def describe(message) -> dict:
                 "timestamps": message.timestamps.tolist(), "dimension": int(message.values.shape[1]),
                 "values": message.values.ravel().tolist(),
                 "raw_values": None if message.raw_values is None else message.raw_values.ravel().tolist()}
+    if isinstance(message, BehaviourMessage):
+        return {"type": "behaviour", "readout": message.readout, "source_id": message.source_id,
+                "sequence": message.sequence, "tick_rate": message.tick_rate,
+                "timestamps": message.timestamps.tolist(), "dimension": int(message.values.shape[1]),
+                "values": message.values.ravel().tolist()}
     assert isinstance(message, Status)
     fields = {name: getattr(message, name) for name in (
         "status_sequence", "monotonic_ns", "received", "accepted", "late", "dropped", "ticks_run",
         "ticks_skipped", "missed_messages", "latency_samples", "latency_p50_ns", "latency_p90_ns",
         "latency_p99_ns", "latency_max_ns")}
-    return {"type": "status", **fields, "model": message.model, "rejections": message.rejections.tolist(),
-            "state": message.state, "daemon_counters": message.daemon_counters.tolist()}
+    described = {"type": "status", **fields, "model": message.model, "rejections": message.rejections.tolist(),
+                 "state": message.state, "daemon_counters": message.daemon_counters.tolist()}
+    if message.quality is not None:
+        described["quality"] = [vars(q) for q in message.quality]
+    return described
 
 
 def valid_messages() -> list[tuple[str, str, object]]:
@@ -83,7 +91,15 @@ def valid_messages() -> list[tuple[str, str, object]]:
                     latency_max_ns=9_500_000, model="poyo_1.3M sha256:0123abcd",
                     rejections=np.arange(len(Rejection), dtype=np.uint64), state=STATUS_SOURCE_STALLED,
                     daemon_counters=np.array([17, 2, 5, 1, 0, 1, 0, 40, 3], dtype=np.uint64))
-    assert len(status.daemon_counters) == len(DAEMON_COUNTERS)
+    assert len(status.daemon_counters) == 9  # a version-1 status of before behaviour: still valid
+    quality = Status(status_sequence=30, monotonic_ns=9_000_000_000, received=5000, accepted=5000, ticks_run=1500,
+                     latency_samples=50, latency_p50_ns=1_000_000, latency_p90_ns=1_200_000,
+                     latency_p99_ns=1_500_000, latency_max_ns=2_000_000,
+                     model="demo/model.safetensors (1000 bytes, crc32 1a2b3c4d); session demo_day_2",
+                     rejections=np.zeros(len(Rejection), dtype=np.uint64),
+                     daemon_counters=np.arange(len(DAEMON_COUNTERS), dtype=np.uint64),
+                     quality=[ReadoutQuality("cursor_velocity_2d", "r2", 1500, 0.8125),
+                              ReadoutQuality("grip", "accuracy", 750, 0.5)])
     return [
         ("spike_batch_basic", "five events of source 7, sample indices at 30 kHz",
          SpikeBatch(7, 1, 30_000, [0, 15, 15, 300, 29_999], [0, 1, 999, 2, 0])),
@@ -118,6 +134,18 @@ def valid_messages() -> list[tuple[str, str, object]]:
         ("status_no_counters", "no rejection counters, an empty daemon-counter frame, both state bits",
          Status(status_sequence=2, monotonic_ns=1, model="m", rejections=np.zeros(0, dtype=np.uint64),
                 state=STATUS_SOURCE_STALLED | STATUS_NO_SOURCE, daemon_counters=np.zeros(0, dtype=np.uint64))),
+        ("status_with_quality", "a sixth frame: live quality of two readouts (R^2 over 1500 pairs, accuracy)",
+         quality),
+        ("status_quality_empty", "an empty quality frame: no readout has received behaviour",
+         Status(status_sequence=3, model="m", rejections=np.zeros(0, dtype=np.uint64),
+                daemon_counters=np.zeros(0, dtype=np.uint64), quality=[])),
+        ("behaviour_basic", "3 x 2 cursor velocity of source 7 at 30 kHz, physical units",
+         BehaviourMessage("cursor_velocity_2d", 7, 0, 30_000, [29_400, 30_000, 30_000],
+                          np.array([[0.5, -1.25], [1.0, 2.0], [-0.0, 3.5]], dtype=np.float32))),
+        ("behaviour_empty", "no samples (Q = 0), D = 1",
+         BehaviourMessage("grip", 7, 1, 30_000, np.zeros(0, dtype=np.int64), np.zeros((0, 1), dtype=np.float32))),
+        ("behaviour_extremes", "nanosecond clock, a time near 2^63, the largest source id and sequence",
+         BehaviourMessage("x", 0xFFFF_FFFF, 2**64 - 1, 1_000_000_000, [2**63 - 1], np.array([[7.0]], dtype=np.float32))),
     ]
 
 
@@ -138,6 +166,8 @@ def invalid_messages(valid: dict[str, list[bytes]]) -> list[tuple[str, str, list
     basic = valid["spike_batch_basic"]
     output = valid["output_basic"]
     status = valid["status_basic"]
+    behaviour = valid["behaviour_basic"]
+    quality = valid["status_with_quality"]
     payload = basic[2]
     times = np.frombuffer(payload[:40], dtype="<i8").copy()
     units = payload[40:]
@@ -214,6 +244,38 @@ def invalid_messages(valid: dict[str, list[bytes]]) -> list[tuple[str, str, list
          [*status[:4], status[4][:-1]], R.PAYLOAD_SIZE, "any"),
         ("status_too_many_daemon_counters", "257 daemon counters (the limit is 256)",
          [*status[:4], bytes(8 * (MAX_DAEMON_COUNTERS + 1))], R.TOO_MANY, "any"),
+        ("status_seven_frames", "a status with a frame after its quality frame", quality + [b""], R.FRAME_COUNT, "any"),
+        ("status_quality_cut_short", "quality frame one byte short of its last entry",
+         [*quality[:5], quality[5][:-1]], R.PAYLOAD_SIZE, "any"),
+        ("status_quality_empty_name", "a quality entry with an empty readout name",
+         [*quality[:5], b"\x00" + QUALITY_ENTRY.pack(0, 1, 0.5)], R.BAD_STRING, "any"),
+        ("status_quality_unknown_kind", "quality kind 2",
+         [*quality[:5], b"\x01g" + QUALITY_ENTRY.pack(2, 1, 0.5)], R.BAD_FLAGS, "any"),
+        ("status_quality_too_many", "257 quality entries (the limit is 256)",
+         [*quality[:5], (b"\x01g" + QUALITY_ENTRY.pack(0, 1, 0.5)) * 257], R.TOO_MANY, "any"),
+        ("behaviour_without_readout", "behaviour topic without '/<readout>'", [b"behaviour", *behaviour[1:]],
+         R.BAD_TOPIC, "any"),
+        ("behaviour_three_frames", "behaviour without its values frame", behaviour[:3], R.FRAME_COUNT, "any"),
+        ("behaviour_header_long", "behaviour header of 41 bytes", [behaviour[0], behaviour[1] + b"\0", *behaviour[2:]],
+         R.HEADER_SIZE, "any"),
+        ("behaviour_flags", "behaviour flag bit 0 set", [behaviour[0], patched(behaviour[1], 6, b"\x01"), *behaviour[2:]],
+         R.BAD_FLAGS, "any"),
+        ("behaviour_reserved", "behaviour reserved field not zero",
+         [behaviour[0], patched(behaviour[1], 36, struct.pack("<I", 1)), *behaviour[2:]], R.BAD_FLAGS, "any"),
+        ("behaviour_too_many", "sample_count 65537",
+         [behaviour[0], patched(behaviour[1], 12, struct.pack("<I", 65_537)), *behaviour[2:]], R.TOO_MANY, "any"),
+        ("behaviour_dimension_too_large", "dimension 1025",
+         [behaviour[0], patched(behaviour[1], 32, struct.pack("<I", 1025)), *behaviour[2:]], R.TOO_MANY, "any"),
+        ("behaviour_values_short", "values frame one float short", [*behaviour[:3], behaviour[3][:-4]],
+         R.PAYLOAD_SIZE, "any"),
+        ("behaviour_zero_tick_rate", "tick_rate 0",
+         [behaviour[0], patched(behaviour[1], 24, struct.pack("<Q", 0)), *behaviour[2:]], R.BAD_TICK_RATE, "any"),
+        ("behaviour_negative_time", "a sample at tick -1 after others: negative, not unsorted",
+         [*behaviour[:2], struct.pack("<3q", 29_400, 30_000, -1), behaviour[3]], R.NEGATIVE_TIME, "any"),
+        ("behaviour_unsorted", "sample times going backwards",
+         [*behaviour[:2], struct.pack("<3q", 30_000, 29_400, 30_000), behaviour[3]], R.UNSORTED_TIMES, "any"),
+        ("behaviour_to_rig_decoder", "behaviour given to the rig-message decoder (the ingest dispatches it to its own)",
+         behaviour, R.UNEXPECTED_TYPE, "ingest"),
     ]
 
 

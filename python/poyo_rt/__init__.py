@@ -17,14 +17,16 @@ The reference client of the wire protocol (protocol/SPEC.md):
 The client needs only pyzmq and numpy. See protocol/README.md for examples.
 """
 
-from .client import OutputSubscriber, SpikePublisher
+from .capture import CaptureLog, read_capture_log
+from .client import BehaviourPublisher, OutputSubscriber, SpikePublisher
 from .sequence import Admission, SequenceTracker
 from .sessions import Behaviour, Recording, SessionError, read_recording
-from .wire import (DAEMON_COUNTERS, MessageType, Output, Rejection, SpikeBatch, StageTimestamps, Status, Watermark,
-                   WireError, decode, encode)
+from .wire import (DAEMON_COUNTERS, BehaviourMessage, MessageType, Output, ReadoutQuality, Rejection, SpikeBatch,
+                   StageTimestamps, Status, Watermark, WireError, decode, encode)
 
 __all__ = [
     "Behaviour", "Recording", "SessionError", "read_recording",
     "DAEMON_COUNTERS", "Admission", "MessageType", "Output", "OutputSubscriber", "Rejection", "SequenceTracker",
     "SpikeBatch", "SpikePublisher", "StageTimestamps", "Status", "Watermark", "WireError", "decode", "encode",
+    "BehaviourMessage", "BehaviourPublisher", "ReadoutQuality", "CaptureLog", "read_capture_log",
 ]

@@ -8,6 +8,12 @@ Rig side::
         rig.publish(times=[100, 250], units=[3, 17], watermark=300)   # sample indices at 30 kHz
         rig.watermark(600)                                            # silence is information
 
+Task side (the true behaviour, for the daemon's live R^2 and the capture log; same endpoint)::
+
+    from poyo_rt import BehaviourPublisher
+    with BehaviourPublisher("tcp://127.0.0.1:5555", source_id=1, tick_rate=30_000) as task:
+        task.publish("cursor_velocity_2d", times=[300], values=[[0.5, -1.25]])   # rig clock, physical units
+
 Experiment side::
 
     from poyo_rt import OutputSubscriber, Output, Status
@@ -33,8 +39,8 @@ from typing import Callable, Iterable, Optional, Sequence
 import numpy as np
 import zmq
 
-from .wire import (DAEMON_TYPES, RIG_TYPES, Message, Output, SpikeBatch, Status, Watermark, WireError, decode,
-                   encode)
+from .wire import (DAEMON_TYPES, INGEST_TYPES, RIG_TYPES, BehaviourMessage, Message, Output, SpikeBatch, Status,
+                   Watermark, WireError, decode, encode)
 
 
 _ENDPOINT = re.compile(r"^(tcp|ipc|inproc|pgm|epgm|tipc|vmci|ws|wss|udp)://.+")
@@ -77,6 +83,7 @@ class SpikePublisher(_SocketOwner):
         self.source_id = source_id
         self.tick_rate = tick_rate
         self.sequence = 0
+        self.behaviour_sequence = 0
         self._suffix = f"/{topic_suffix}" if topic_suffix else ""
         self._context = context or zmq.Context.instance()
         self.socket = self._context.socket(zmq.PUB)
@@ -105,6 +112,32 @@ class SpikePublisher(_SocketOwner):
         decode(encode(batch), accept=RIG_TYPES)
         return self._send(batch)
 
+    def publish_behaviour(self, readout: str, times: Sequence[int], values) -> int:
+        """Sends the true behaviour of ``readout`` on this socket; returns its sequence number.
+
+        Parameters
+        ----------
+        readout : str
+            The readout's name (torch_brain's, e.g. ``cursor_velocity_2d``).
+        times : array of int64, shape (Q,)
+            Ticks of this source's clock, non-decreasing.
+        values : array of float32, shape (Q, D)
+            Physical units (as the daemon's outputs).
+
+        Behaviour messages have their own sequence numbers per source (``behaviour_sequence``):
+        one publisher of a source's behaviour at a time. Raises ``WireError`` (nothing sent) for a
+        message the daemon would reject.
+        """
+        times = np.asarray(times, dtype=np.int64)
+        values = np.asarray(values, dtype=np.float32)
+        if values.ndim != 2:
+            values = values.reshape(len(times), -1)
+        message = BehaviourMessage(readout, self.source_id, self.behaviour_sequence, self.tick_rate, times, values)
+        decode(encode(message), accept=INGEST_TYPES)
+        self.socket.send_multipart(encode(message), copy=False)
+        self.behaviour_sequence += 1
+        return message.sequence
+
     def watermark(self, watermark: int) -> int:
         """Says every spike up to tick ``watermark`` has been sent (also the heartbeat)."""
         return self._send(Watermark(self.source_id, self.sequence, self.tick_rate, watermark,
@@ -121,6 +154,19 @@ class SpikePublisher(_SocketOwner):
                 raise TimeoutError(f"no subscriber on {self.endpoint} after {timeout} s")
             self.watermark(watermark)
             time.sleep(interval)
+
+
+class BehaviourPublisher(SpikePublisher):
+    """Publishes the true behaviour of one rig source's readouts (task software -> daemon).
+
+    Connects to the daemon's ingest endpoint, like the rig (the daemon binds it): ``publish`` is
+    ``SpikePublisher.publish_behaviour``. Times are ticks of the rig source's clock, values in
+    physical units.
+    """
+
+    def publish(self, readout: str, times: Sequence[int], values) -> int:  # type: ignore[override]
+        """Sends ``values`` (Q x D, physical units) of ``readout`` at ``times`` (Q ticks); returns its sequence."""
+        return self.publish_behaviour(readout, times, values)
 
 
 class OutputSubscriber(_SocketOwner):

@@ -31,6 +31,11 @@ RIG_HEADER = struct.Struct("<4sBBHIIQQq")
 OUTPUT_HEADER = struct.Struct("<4sBBHIIQQqqQQQQ")
 #: magic, version, type, flags, 14 u64 counters, rejection_count, state
 STATUS_HEADER = struct.Struct("<4sBBH14QII")
+#: Behaviour header: preamble, source_id, sample_count Q, sequence, tick_rate, dimension D, reserved 0.
+BEHAVIOUR_HEADER = struct.Struct("<4sBBHIIQQII")
+#: One status quality entry after its name: kind (0 R^2, 1 accuracy), samples, value.
+QUALITY_ENTRY = struct.Struct("<BQd")
+MAX_QUALITY_ENTRIES = 256
 
 RIG_HAS_WATERMARK = 1
 OUTPUT_HAS_RAW_VALUES = 1
@@ -51,7 +56,14 @@ DAEMON_COUNTERS = (
     "resynchronizations",  # a rig source's history forgotten after its messages kept being rejected
     "outside_windows",  # spike events no window holds: before the first window (or between windows)
     "capture_dropped",  # capture-log records not written: the writer fell behind by more than its buffer
+    "behaviour_accepted",  # behaviour messages accepted (a part of `accepted`)
+    "behaviour_missed",  # behaviour messages missing by sequence number
+    "behaviour_unused",  # behaviour samples not scored (readout not decoded, other dimension, not after the previous, non-finite, too old)
+    "reloads",  # reloads (SIGHUP) applied: a model reloaded or a configuration switched to
 )
+
+#: Kinds of a status quality entry.
+QUALITY_KINDS = ("r2", "accuracy")
 
 
 class MessageType(enum.IntEnum):
@@ -59,10 +71,11 @@ class MessageType(enum.IntEnum):
     WATERMARK = 2
     OUTPUT = 3
     STATUS = 4
+    BEHAVIOUR = 5
 
     @property
     def topic_prefix(self) -> str:
-        return {1: "spikes", 2: "watermark", 3: "output", 4: "status"}[int(self)]
+        return {1: "spikes", 2: "watermark", 3: "output", 4: "status", 5: "behaviour"}[int(self)]
 
 
 class Rejection(enum.IntEnum):
@@ -185,6 +198,50 @@ class Output:
         return self.timestamps / float(self.tick_rate)
 
 
+@dataclass
+class BehaviourMessage:
+    """Rig or task software -> daemon: the true behaviour of one readout.
+
+    ``timestamps`` are Q int64 ticks of the clock of rig source ``source_id`` (non-decreasing),
+    ``values`` Q x D float32 in physical units (NaN: a missing sample). ``sequence`` counts the
+    source's behaviour messages (+1 each), apart from its spike batches and watermarks.
+    """
+
+    readout: str
+    source_id: int
+    sequence: int
+    tick_rate: int
+    timestamps: np.ndarray
+    values: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.timestamps = np.ascontiguousarray(self.timestamps, dtype="<i8")
+        self.values = np.ascontiguousarray(self.values, dtype="<f4")
+        if self.values.ndim == 1:
+            self.values = self.values.reshape(len(self.timestamps), -1 if len(self.timestamps) else 0)
+        if self.values.shape[0] != len(self.timestamps):
+            raise ValueError("values must have one row per timestamp")
+
+    @property
+    def topic(self) -> str:
+        return f"behaviour/{self.readout}"
+
+
+@dataclass
+class ReadoutQuality:
+    """One readout's live decoding quality in a status message.
+
+    ``kind`` is ``"r2"`` (continuous: 1 - SS_res / SS_tot per dimension, averaged) or
+    ``"accuracy"`` (multinomial); ``samples`` decode/behaviour pairs over the quality window;
+    ``value`` NaN when there are none.
+    """
+
+    readout: str
+    kind: str
+    samples: int
+    value: float
+
+
 STATUS_COUNTERS = (
     "status_sequence", "monotonic_ns", "received", "accepted", "late", "dropped", "ticks_run",
     "ticks_skipped", "missed_messages", "latency_samples", "latency_p50_ns", "latency_p90_ns",
@@ -221,6 +278,8 @@ class Status:
     rejections: np.ndarray = field(default_factory=lambda: np.zeros(len(Rejection), dtype="<u8"))
     state: int = 0
     daemon_counters: np.ndarray = field(default_factory=lambda: np.zeros(len(DAEMON_COUNTERS), dtype="<u8"))
+    #: Live quality per readout (frame 5); None when the daemon sent no quality frame.
+    quality: Optional[list] = None
     topic: str = "status"
 
     def __post_init__(self) -> None:
@@ -236,6 +295,10 @@ class Status:
         index = DAEMON_COUNTERS.index(name)
         return int(self.daemon_counters[index]) if index < len(self.daemon_counters) else 0
 
+    def quality_of(self, readout: str) -> Optional[ReadoutQuality]:
+        """The quality entry of ``readout``, or None when the status has none for it."""
+        return next((q for q in self.quality or [] if q.readout == readout), None)
+
     @property
     def source_stalled(self) -> bool:
         """The decoded source sent no watermark for the stall timeout: no output is published meanwhile."""
@@ -247,7 +310,7 @@ class Status:
         return bool(self.state & STATUS_NO_SOURCE)
 
 
-Message = Union[SpikeBatch, Watermark, Output, Status]
+Message = Union[SpikeBatch, Watermark, Output, Status, BehaviourMessage]
 
 
 def _preamble(kind: MessageType, flags: int) -> tuple:
@@ -283,8 +346,18 @@ def encode(message: Message) -> list[bytes]:
         counters = [getattr(message, name) for name in STATUS_COUNTERS]
         header = STATUS_HEADER.pack(*_preamble(MessageType.STATUS, 0), *counters, len(message.rejections),
                                     message.state)
-        return [message.topic.encode("ascii"), header, message.model.encode("utf-8"), message.rejections.tobytes(),
-                message.daemon_counters.tobytes()]
+        frames = [message.topic.encode("ascii"), header, message.model.encode("utf-8"),
+                  message.rejections.tobytes(), message.daemon_counters.tobytes()]
+        if message.quality is not None:
+            frames.append(b"".join(
+                bytes([len(q.readout)]) + q.readout.encode("ascii")
+                + QUALITY_ENTRY.pack(QUALITY_KINDS.index(q.kind), q.samples, q.value) for q in message.quality))
+        return frames
+    if isinstance(message, BehaviourMessage):
+        q, d = message.values.shape
+        header = BEHAVIOUR_HEADER.pack(*_preamble(MessageType.BEHAVIOUR, 0), message.source_id, q, message.sequence,
+                                       message.tick_rate, d, 0)
+        return [message.topic.encode("ascii"), header, message.timestamps.tobytes(), message.values.tobytes()]
     raise TypeError(f"not a poyo-rt message: {type(message).__name__}")
 
 
@@ -396,7 +469,7 @@ def _decode_output(frames: Sequence[bytes]) -> Output:
 
 def _decode_status(frames: Sequence[bytes]) -> Status:
     _topic_suffix(frames[0], MessageType.STATUS)
-    if len(frames) != 5:
+    if len(frames) not in (5, 6):
         raise WireError(Rejection.FRAME_COUNT, f"{len(frames)} frames")
     if len(frames[1]) != STATUS_HEADER.size:
         raise WireError(Rejection.HEADER_SIZE, f"{len(frames[1])} bytes")
@@ -418,11 +491,59 @@ def _decode_status(frames: Sequence[bytes]) -> Status:
         model = bytes(frames[2]).decode("utf-8")
     except UnicodeDecodeError:
         raise WireError(Rejection.BAD_STRING, "model description is not UTF-8") from None
+    quality = _decode_quality(frames[5]) if len(frames) > 5 else None
     status = Status(**dict(zip(STATUS_COUNTERS, counters)), model=model,
                     rejections=np.frombuffer(frames[3], dtype="<u8").copy(), state=state,
-                    daemon_counters=np.frombuffer(frames[4], dtype="<u8").copy())
+                    daemon_counters=np.frombuffer(frames[4], dtype="<u8").copy(), quality=quality)
     status.topic = bytes(frames[0]).decode("ascii")
     return status
+
+
+def _decode_quality(frame: bytes) -> list:
+    entries = []
+    offset = 0
+    while offset < len(frame):
+        if len(entries) == MAX_QUALITY_ENTRIES:
+            raise WireError(Rejection.TOO_MANY, "more than 256 quality entries")
+        length = frame[offset]
+        if offset + 1 + length + QUALITY_ENTRY.size > len(frame):
+            raise WireError(Rejection.PAYLOAD_SIZE, "quality entry cut short")
+        name = frame[offset + 1:offset + 1 + length]
+        if not name or any(b < 0x21 or b > 0x7E for b in name):
+            raise WireError(Rejection.BAD_STRING, f"quality readout name {name!r}")
+        offset += 1 + length
+        kind, samples, value = QUALITY_ENTRY.unpack_from(frame, offset)
+        if kind >= len(QUALITY_KINDS):
+            raise WireError(Rejection.BAD_FLAGS, f"quality kind {kind}")
+        offset += QUALITY_ENTRY.size
+        entries.append(ReadoutQuality(name.decode("ascii"), QUALITY_KINDS[kind], samples, value))
+    return entries
+
+
+def _decode_behaviour(frames: Sequence[bytes]) -> BehaviourMessage:
+    readout = _topic_suffix(frames[0], MessageType.BEHAVIOUR)
+    if not readout:
+        raise WireError(Rejection.BAD_TOPIC, "behaviour topic without a readout name")
+    if len(frames) != 4:
+        raise WireError(Rejection.FRAME_COUNT, f"{len(frames)} frames")
+    if len(frames[1]) != BEHAVIOUR_HEADER.size:
+        raise WireError(Rejection.HEADER_SIZE, f"{len(frames[1])} bytes")
+    _, _, _, flags, source, q, sequence, tick_rate, d, reserved = BEHAVIOUR_HEADER.unpack(frames[1])
+    if flags or reserved:
+        raise WireError(Rejection.BAD_FLAGS, f"flags {flags:#x}, reserved {reserved:#x}")
+    if q > MAX_OUTPUT_COUNT or d > MAX_OUTPUT_DIMENSION:
+        raise WireError(Rejection.TOO_MANY, f"{q} x {d}")
+    if len(frames[2]) != q * 8 or len(frames[3]) != q * d * 4:
+        raise WireError(Rejection.PAYLOAD_SIZE, f"frames of {[len(f) for f in frames[2:]]} bytes for {q} x {d}")
+    if tick_rate == 0:
+        raise WireError(Rejection.BAD_TICK_RATE)
+    timestamps = np.frombuffer(frames[2], dtype="<i8").copy()
+    if q and timestamps.min() < 0:
+        raise WireError(Rejection.NEGATIVE_TIME)
+    if np.any(timestamps[1:] < timestamps[:-1]):
+        raise WireError(Rejection.UNSORTED_TIMES)
+    values = np.frombuffer(frames[3], dtype="<f4").reshape(q, d).copy()
+    return BehaviourMessage(readout, source, sequence, tick_rate, timestamps, values)
 
 
 def decode(frames: Sequence[bytes], accept: Optional[Sequence[MessageType]] = None) -> Message:
@@ -439,8 +560,12 @@ def decode(frames: Sequence[bytes], accept: Optional[Sequence[MessageType]] = No
         return _decode_rig(frames, kind)
     if kind == MessageType.OUTPUT:
         return _decode_output(frames)
+    if kind == MessageType.BEHAVIOUR:
+        return _decode_behaviour(frames)
     return _decode_status(frames)
 
 
 RIG_TYPES = (MessageType.SPIKE_BATCH, MessageType.WATERMARK)
+#: What the daemon's ingest socket takes: rig messages and behaviour.
+INGEST_TYPES = (*RIG_TYPES, MessageType.BEHAVIOUR)
 DAEMON_TYPES = (MessageType.OUTPUT, MessageType.STATUS)

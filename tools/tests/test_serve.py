@@ -657,12 +657,17 @@ def serve_a_copy_of_the_model(daemons, tmp_path, seed, seconds):
 
 
 def stream_until_logged(daemon, session, times, units, position, end, text):
-    """Streams one tick at a time until `text` appears in the daemon's log, then three more ticks;
-    returns the new stream position."""
+    """Streams one tick at a time until `text` appears in the daemon's log (waiting, once the
+    stream is 3 ticks from `end`: loading a model on a busy machine may take longer than the
+    stream), then three more ticks; returns the new stream position."""
+    deadline = time.monotonic() + 30
     while text not in daemon.stderr:
-        assert position < end - 3 * daemon.hop_ticks, f"{text!r} never logged:\n{daemon.stderr}"
-        position += daemon.hop_ticks
-        session.stream(times, units, position)
+        assert time.monotonic() < deadline, f"{text!r} never logged:\n{daemon.stderr}"
+        if position < end - 3 * daemon.hop_ticks:
+            position += daemon.hop_ticks
+            session.stream(times, units, position)
+        else:
+            session.pump(0.05)
     position += 3 * daemon.hop_ticks
     session.stream(times, units, position)
     return position
@@ -678,7 +683,7 @@ def test_sighup_swaps_the_model_between_ticks(daemons, tmp_path):
     poyo_model_file.write_model_file(replacement, description, tensors)
     os.replace(replacement, model)
     daemon.signal(signal.SIGHUP)
-    position = stream_until_logged(daemon, session, times, units, position, end, "model swapped between ticks")
+    position = stream_until_logged(daemon, session, times, units, position, end, "switched between ticks")
     outputs = session.outputs
     # No tick lost around the swap: consecutive ticks, consecutive sequence numbers.
     assert [o.window_end for o in outputs] == list(range(first_tick(session), position + 1, daemon.hop_ticks))
@@ -694,7 +699,7 @@ def test_sighup_swaps_the_model_between_ticks(daemons, tmp_path):
     crc = f"crc32 {zlib.crc32(model.read_bytes()):x}"
     status = session.settled_status()
     assert crc in status.model, status.model
-    assert "reloaded model" in daemon.stderr and "reload failed" not in daemon.stderr
+    assert "reloaded" in daemon.stderr and "reload failed" not in daemon.stderr
 
 
 def test_sighup_with_a_corrupt_model_keeps_the_running_one(daemons, tmp_path):

@@ -83,7 +83,11 @@ def test_every_rejection_reason_of_a_stateless_decoder_has_a_vector():
 def test_status_state_and_daemon_counters_by_name():
     basic = wire.decode(read_container(VECTORS / "status_basic.bin"))
     assert basic.source_stalled and not basic.no_source
-    assert [basic.daemon_count(name) for name in wire.DAEMON_COUNTERS] == basic.daemon_counters.tolist()
+    # A daemon from before behaviour: its 9 counters by name, the later ones read as 0.
+    names = wire.DAEMON_COUNTERS
+    assert len(basic.daemon_counters) == 9
+    assert [basic.daemon_count(name) for name in names[:9]] == basic.daemon_counters.tolist()
+    assert basic.daemon_count("behaviour_accepted") == 0
     newer = wire.decode(read_container(VECTORS / "status_more_counters.bin"))
     assert newer.no_source and not newer.source_stalled
     assert len(newer.daemon_counters) == len(wire.DAEMON_COUNTERS) + 3  # entries without names are kept
@@ -92,6 +96,14 @@ def test_status_state_and_daemon_counters_by_name():
     assert empty.daemon_count("capture_failures") == 0 and empty.rejected(wire.Rejection.BAD_MAGIC) == 0
     with pytest.raises(ValueError):
         empty.daemon_count("no_such_counter")
+
+
+def test_status_quality_by_readout():
+    quality = wire.decode(read_container(VECTORS / "status_with_quality.bin"))
+    assert quality.quality_of("cursor_velocity_2d") == wire.ReadoutQuality("cursor_velocity_2d", "r2", 1500, 0.8125)
+    assert quality.quality_of("grip").kind == "accuracy" and quality.quality_of("absent") is None
+    assert wire.decode(read_container(VECTORS / "status_basic.bin")).quality is None  # a daemon before behaviour
+    assert wire.decode(read_container(VECTORS / "status_quality_empty.bin")).quality == []
 
 
 @pytest.mark.parametrize("scenario", MANIFEST["sequences"], ids=lambda s: s["name"])

@@ -17,11 +17,14 @@ public struct CaptureReplay {
 
     let records: [CaptureRecord]
     let modelOverride: String?
+    /// The model file of the run's first session record (the one `--model` replaces).
+    let firstModelPath: String?
 
     public init(path: String, modelOverride: String? = nil) throws(ConfigurationError) {
         let reader = try CaptureReader(path: path)
         records = reader.records
         self.modelOverride = modelOverride
+        if case .session(_, let identity, _) = records.first { firstModelPath = identity.path } else { firstModelPath = nil }
         guard case .session = records.first else {
             throw ConfigurationError("capture log \(path): does not start with a session record")
         }
@@ -39,28 +42,13 @@ public struct CaptureReplay {
         var result = Result()
         var runner: TickRunner?
         var processor: IngestProcessor?
+        var pending: (POYOModel, SessionBinding, Bool)?
         let counters = DecoderCounters()
-        for record in records {
-            switch record {
-            case .session(let yaml, let identity, _):
-                var configuration = try DecoderConfiguration.parse(yaml: yaml)
-                configuration.model = modelOverride ?? identity.path
-                let found = try ModelIdentity(file: configuration.model)
-                guard modelOverride != nil || (found.size == identity.size && found.crc32 == identity.crc32) else {
-                    throw ConfigurationError("model file \(configuration.model) is not the one the run used (\(identity)); pass --model to replay with another")
-                }
-                // The model's threads split rows and heads, never a sum: any count gives the same bits.
-                let (model, binding, _) = try DecoderService.loadModel(configuration: configuration)
-                if let runner {
-                    runner.swapModel(model)
-                } else {
-                    let ring = SpikeRing(capacity: configuration.ringCapacity)
-                    processor = IngestProcessor(binding: binding, ring: ring, counters: counters, source: configuration.source)
-                    runner = TickRunner(model: model, binding: binding, ring: ring, counters: counters, publishRawValues: configuration.publishRawValues)
-                }
-            case .received(let frames, let at):
-                guard let processor, let runner else { continue }
-                MultipartFrames(frames).withFrames { _ = processor.process(frames: $0, receivedAt: at) }
+
+        // Runs what the ring completes, as the live scheduler did: ticks due before a switch
+        // with the old model, then the switch, then on.
+        func runDueTicks(_ runner: TickRunner) {
+            repeat {
                 runner.drain()
                 while let due = runner.dueTick() {
                     let live = runner.binding.readouts.compactMap { published["\(due.sequence)/\($0.name)"] }
@@ -87,6 +75,45 @@ public struct CaptureReplay {
                         if reference.values != message.values { result.mismatches += 1 }
                     }
                 }
+                guard runner.reachedSwitch else { return }
+                if let (model, binding, raw) = pending {
+                    runner.switchTo(model: model, binding: binding, publishRawValues: raw)
+                    pending = nil
+                } else {
+                    runner.ignoreSwitch()
+                }
+            } while true
+        }
+
+        for record in records {
+            switch record {
+            case .session(let yaml, let identity, _):
+                var configuration = try DecoderConfiguration.parse(yaml: yaml)
+                // --model replaces the first model; a switch to another file replays with that file.
+                if runner == nil || modelOverride != nil && identity.path == firstModelPath {
+                    configuration.model = modelOverride ?? identity.path
+                } else {
+                    configuration.model = identity.path
+                }
+                let found = try ModelIdentity(file: configuration.model)
+                guard configuration.model != identity.path || (found.size == identity.size && found.crc32 == identity.crc32) else {
+                    throw ConfigurationError("model file \(configuration.model) is not the one the run used (\(identity)); pass --model to replay with another")
+                }
+                // The model's threads split rows and heads, never a sum: any count gives the same bits.
+                let (model, binding, _) = try DecoderService.loadModel(configuration: configuration)
+                if let runner, let processor {
+                    pending = (model, binding, configuration.publishRawValues)
+                    processor.rebind(binding)
+                    runDueTicks(runner)
+                } else {
+                    let ring = SpikeRing(capacity: configuration.ringCapacity)
+                    processor = IngestProcessor(binding: binding, ring: ring, counters: counters, source: configuration.source)
+                    runner = TickRunner(model: model, binding: binding, ring: ring, counters: counters, publishRawValues: configuration.publishRawValues)
+                }
+            case .received(let frames, let at):
+                guard let processor, let runner else { continue }
+                MultipartFrames(frames).withFrames { _ = processor.process(frames: $0, receivedAt: at) }
+                runDueTicks(runner)
             case .published:
                 continue
             }

@@ -65,12 +65,15 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
     public var publishRawValues = false
     /// Lock the daemon's memory (mlockall) so no page fault stalls a tick (needs LimitMEMLOCK).
     public var lockMemory = false
+    /// Seconds of output time the live quality (R^2, accuracy) in the status is computed over.
+    public var qualityWindow: Double = 30
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case model, session, units, readouts, source, hop, budget, spikes, outputs, capture, threads
         case unitPrefix = "unit_prefix", outputOffsets = "output_offsets", stallTimeout = "stall_timeout"
         case statusInterval = "status_interval", ingestCPU = "ingest_cpu", modelCPU = "model_cpu"
         case ringCapacity = "ring_capacity", publishRawValues = "publish_raw_values", lockMemory = "lock_memory"
+        case qualityWindow = "quality_window"
     }
 
     public init(model: String, session: String) {
@@ -100,6 +103,26 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
         ringCapacity = try c.decodeIfPresent(Int.self, forKey: .ringCapacity) ?? (1 << 20)
         publishRawValues = try c.decodeIfPresent(Bool.self, forKey: .publishRawValues) ?? false
         lockMemory = try c.decodeIfPresent(Bool.self, forKey: .lockMemory) ?? false
+        qualityWindow = try c.decodeIfPresent(Double.self, forKey: .qualityWindow) ?? 30
+    }
+
+    /// The fields a running daemon cannot take from a new configuration (SIGHUP): its sockets,
+    /// threads, ring, capture file, source and timers were set up at start. Returns the names
+    /// (as in the file) of those that differ from `other`.
+    public func fixedFieldsDiffering(from other: DecoderConfiguration) -> [String] {
+        var names: [String] = []
+        if spikes != other.spikes { names.append("spikes") }
+        if outputs != other.outputs { names.append("outputs") }
+        if capture != other.capture { names.append("capture") }
+        if threads != other.threads { names.append("threads") }
+        if ingestCPU != other.ingestCPU { names.append("ingest_cpu") }
+        if modelCPU != other.modelCPU { names.append("model_cpu") }
+        if ringCapacity != other.ringCapacity { names.append("ring_capacity") }
+        if lockMemory != other.lockMemory { names.append("lock_memory") }
+        if source != other.source { names.append("source") }
+        if stallTimeout != other.stallTimeout { names.append("stall_timeout") }
+        if statusInterval != other.statusInterval { names.append("status_interval") }
+        return names
     }
 
     /// Reads a configuration file; the error names the file and the field. Relative paths in it

@@ -36,6 +36,12 @@ struct BadInputLog {
         if outcome.resynchronized {
             logger.error("the rig source's messages kept going back in time or sequence: its history is forgotten and it starts afresh (decoding resumes one window later)")
         }
+        if outcome.missedBehaviour > 0 {
+            note("behaviour messages missing by sequence number", count: outcome.missedBehaviour, at: now)
+        }
+        if outcome.unusedBehaviour > 0 {
+            note("behaviour samples not scored (readout not decoded or of another dimension, not after the previous sample, or not finite)", count: UInt64(outcome.unusedBehaviour), at: now)
+        }
         if outcome.missedMessages > 0 {
             note("rig messages missing by sequence number", count: outcome.missedMessages, at: now)
         }

@@ -36,6 +36,14 @@ public final class DecoderCounters: @unchecked Sendable {
     public let reloadsFailed = Atomic<UInt64>(0)
     /// Times the decoded source's history was forgotten after its messages kept being rejected.
     public let resynchronizations = Atomic<UInt64>(0)
+    /// Behaviour messages accepted (also counted in `accepted`).
+    public let behaviourAccepted = Atomic<UInt64>(0)
+    /// Behaviour messages missing by sequence number.
+    public let behaviourMissed = Atomic<UInt64>(0)
+    /// Behaviour samples not scored (see `DaemonCounter.behaviourUnused`).
+    public let behaviourUnused = Atomic<UInt64>(0)
+    /// Reloads (SIGHUP) applied.
+    public let reloads = Atomic<UInt64>(0)
 
     public init() {
         rejections = .allocate(capacity: Self.reasons)
@@ -53,6 +61,15 @@ public final class DecoderCounters: @unchecked Sendable {
 
     public func rejected(_ reason: WireRejection) -> UInt64 {
         rejections[Int(reason.rawValue)].load(ordering: .relaxed)
+    }
+
+    /// The daemon counters of a status message, in `DaemonCounter` order.
+    public func daemonCounters(captureFailures: UInt64, captureDropped: UInt64) -> [UInt64] {
+        [
+            unknownUnits.value, otherSource.value, reordered.value, ticksFailed.value, captureFailures,
+            reloadsFailed.value, resynchronizations.value, outsideWindows.value, captureDropped,
+            behaviourAccepted.value, behaviourMissed.value, behaviourUnused.value, reloads.value,
+        ]
     }
 
     /// Every rejection counter, indexed by reason (the status message's rejection frame).

@@ -4,9 +4,15 @@ import SpikeWire
 /// check it against its source's history, map its units to the session's, and push its spikes
 /// and watermark into the ring. Allocation-free after the first message of a source.
 public final class IngestProcessor {
-    let binding: SessionBinding
+    public private(set) var binding: SessionBinding
     let ring: SpikeRing
     let counters: DecoderCounters
+    /// Where behaviour samples go (nil: behaviour is counted but not scored, as in a replay).
+    let quality: QualityMonitor?
+    /// The last behaviour sequence number of the decoded source, nil before its first.
+    private var behaviourSequence: UInt64?
+    /// The decoded source's tick rate, once a rig message of it was accepted.
+    private var tickRate: UInt64?
     private var tracker = SequenceTracker()
     private let events: UnsafeMutableBufferPointer<SpikeEvent>
     public static let maxTickRate: UInt64 = 1_000_000_000_000
@@ -53,10 +59,11 @@ public final class IngestProcessor {
     /// After this many, the source is taken to have a new timeline (see `resynchronizeIfStuck`).
     public static let resynchronizeAfter = 100
 
-    public init(binding: SessionBinding, ring: SpikeRing, counters: DecoderCounters, source: UInt32?) {
+    public init(binding: SessionBinding, ring: SpikeRing, counters: DecoderCounters, source: UInt32?, quality: QualityMonitor? = nil) {
         self.binding = binding
         self.ring = ring
         self.counters = counters
+        self.quality = quality
         self.source = source
         events = .allocate(capacity: WireFormat.maxEventsPerBatch)
     }
@@ -78,11 +85,69 @@ public final class IngestProcessor {
         public var clockRefusal: String?
         /// The first few unmapped rig unit ids of the message (`unknownUnits` counts them all).
         public var unknownUnitIDs: UnknownUnitIDs = UnknownUnitIDs()
+        /// Behaviour messages missing by sequence number, and behaviour samples not scored.
+        public var missedBehaviour: UInt64 = 0
+        public var unusedBehaviour = 0
 
         /// Whether anything in it deserves a line in the log.
         public var hasBadInput: Bool {
             rejection != nil || otherSource != nil || lateEvents > 0 || unknownUnits > 0 || missedMessages > 0 || resynchronized
+                || missedBehaviour > 0 || unusedBehaviour > 0
         }
+    }
+
+    /// Switches to a new session binding (a configuration switch): every spike pushed after
+    /// this call is in the new binding's unit positions, and the ring says so to the scheduler.
+    public func rebind(_ newBinding: SessionBinding) {
+        binding = newBinding
+        ring.push(.configurationSwitched)
+    }
+
+    /// A behaviour message (protocol/SPEC.md 4.5): validated, checked against the decoded
+    /// source's behaviour sequence and clock, and handed to the quality monitor.
+    private func processBehaviour(frames: UnsafeBufferPointer<UnsafeRawBufferPointer>) -> Outcome {
+        var outcome = Outcome()
+        let header: BehaviourHeader
+        let readout: Range<Int>
+        do {
+            (header, readout) = try BehaviourHeader.decode(frames: frames)
+        } catch {
+            counters.reject(error)
+            outcome.rejection = error
+            return outcome
+        }
+        guard header.tickRate <= Self.maxTickRate else {
+            counters.reject(.badTickRate)
+            outcome.rejection = .badTickRate
+            return outcome
+        }
+        guard let source, header.sourceID == source else {
+            counters.otherSource.increment()
+            outcome.otherSource = header.sourceID
+            return outcome
+        }
+        // As for rig messages (SPEC section 5): the clock first, then the sequence number.
+        if let tickRate, tickRate != header.tickRate {
+            counters.reject(.tickRateChanged)
+            outcome.rejection = .tickRateChanged
+            return outcome
+        }
+        if let last = behaviourSequence, header.sequence != 0 {
+            guard header.sequence > last else {
+                counters.reject(.duplicateSequence)
+                outcome.rejection = .duplicateSequence
+                return outcome
+            }
+            outcome.missedBehaviour = header.sequence - last - 1
+        }
+        behaviourSequence = header.sequence
+        counters.accepted.increment()
+        counters.behaviourAccepted.increment()
+        if outcome.missedBehaviour > 0 { counters.behaviourMissed.increment(by: outcome.missedBehaviour) }
+        let unused = quality?.addBehaviour(readout: UnsafeRawBufferPointer(rebasing: frames[0][readout]), header: header, frames: frames) ?? 0
+        if unused > 0 { counters.behaviourUnused.increment(by: UInt64(unused)) }
+        outcome.unusedBehaviour = unused
+        return outcome
     }
 
     /// Processes one multipart message received at `receivedAt` (CLOCK_MONOTONIC ns).
@@ -90,6 +155,7 @@ public final class IngestProcessor {
     @discardableResult
     public func process(frames: UnsafeBufferPointer<UnsafeRawBufferPointer>, receivedAt: UInt64) -> Outcome {
         counters.received.increment()
+        if (try? WireMessage.type(of: frames)) == .behaviour { return processBehaviour(frames: frames) }
         var outcome = Outcome()
         let header: RigHeader
         var readHeader: RigHeader?
@@ -140,6 +206,7 @@ public final class IngestProcessor {
             return outcome
         }
         rejectedInARow = 0
+        tickRate = header.tickRate
         counters.accepted.increment()
         counters.missedMessages.increment(by: admission.missedMessages)
         if admission.restarted || header.sequence == 0 || !started {

@@ -9,6 +9,9 @@ public enum RingEntry: Equatable, Sendable {
     case watermark(time: Int64, receivedAt: UInt64)
     /// The source (re)started with a clock of `tickRate` Hz: earlier state no longer applies.
     case sourceStarted(tickRate: UInt64)
+    /// The ingest switched to a new configuration (SIGHUP): spikes before this entry are in the
+    /// old session's unit positions, after it in the new one's. The scheduler swaps here.
+    case configurationSwitched
 }
 
 /// The lock-free single-producer/single-consumer ring between the ingest thread (producer)
@@ -29,6 +32,7 @@ public final class SpikeRing: @unchecked Sendable {
 
     private static let watermarkBit: UInt64 = 1 << 63
     private static let sourceStartedBit: UInt64 = 1 << 62
+    private static let switchedBit: UInt64 = 1 << 61
 
     public init(capacity requested: Int) {
         var capacity = 1
@@ -56,6 +60,8 @@ public final class SpikeRing: @unchecked Sendable {
             (first, second) = (UInt64(bitPattern: time), Self.watermarkBit | (receivedAt & ~Self.watermarkBit))
         case .sourceStarted(let tickRate):
             (first, second) = (tickRate, Self.sourceStartedBit)
+        case .configurationSwitched:
+            (first, second) = (0, Self.switchedBit)
         }
         slot[0].store(0, ordering: .relaxed)
         atomicMemoryFence(ordering: .releasing)
@@ -88,6 +94,9 @@ public final class SpikeRing: @unchecked Sendable {
             }
             if second == Self.sourceStartedBit {
                 return .sourceStarted(tickRate: first)
+            }
+            if second == Self.switchedBit {
+                return .configurationSwitched
             }
             if second & Self.watermarkBit != 0 {
                 return .watermark(time: Int64(bitPattern: first), receivedAt: second & ~Self.watermarkBit)

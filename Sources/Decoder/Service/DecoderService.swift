@@ -17,8 +17,9 @@ struct ThreadHandoff<Value>: @unchecked Sendable {
 /// scheduler threads, says READY=1 to systemd once both sockets are bound, and returns after a
 /// graceful stop (SIGTERM/SIGINT: the tick in progress finishes, the capture log is flushed).
 public final class DecoderService: @unchecked Sendable {
-    public let configuration: DecoderConfiguration
-    public let binding: SessionBinding
+    /// The configuration serving now (changed by a switch; read and written by the main thread).
+    public private(set) var configuration: DecoderConfiguration
+    public private(set) var binding: SessionBinding
     public let counters = DecoderCounters()
     public let control: ServiceControl
     let logger: Logger
@@ -27,9 +28,17 @@ public final class DecoderService: @unchecked Sendable {
     let modelIdentity: ModelIdentity
     let capture: CaptureLog?
     let wakeup: DispatchSemaphore
+    let quality = QualityMonitor()
+    /// Re-reads the configuration the daemon was started with (its file, with the command line's
+    /// overrides applied again) for SIGHUP; nil: SIGHUP reloads the same model file.
+    let reread: (() throws -> DecoderConfiguration)?
 
-    public init(configuration: DecoderConfiguration, logger: Logger, notifier: SystemdNotifier = SystemdNotifier()) throws {
+    public init(
+        configuration: DecoderConfiguration, logger: Logger, notifier: SystemdNotifier = SystemdNotifier(),
+        reread: (() throws -> DecoderConfiguration)? = nil
+    ) throws {
         self.configuration = configuration
+        self.reread = reread
         self.logger = logger
         self.notifier = notifier
         (model, binding, modelIdentity) = try Self.loadModel(configuration: configuration)
@@ -77,14 +86,17 @@ public final class DecoderService: @unchecked Sendable {
         }
         let context = try ZMQContext()
         let ring = SpikeRing(capacity: configuration.ringCapacity)
-        let processor = IngestProcessor(binding: binding, ring: ring, counters: counters, source: configuration.source)
+        quality.configure(binding: binding, windowSeconds: configuration.qualityWindow)
+        let processor = IngestProcessor(binding: binding, ring: ring, counters: counters, source: configuration.source, quality: quality)
         let runner = TickRunner(model: model, binding: binding, ring: ring, counters: counters, publishRawValues: configuration.publishRawValues)
-        let handoff = ModelHandoff()
+        let handoff = SwitchHandoff()
         capture?.append(.session(configuration: try configuration.yaml(), model: modelIdentity, monotonicNS: MonotonicClock.nanoseconds()))
-        let ingest = IngestLoop(configuration: configuration, processor: processor, control: control, wakeup: wakeup, capture: capture, logger: logger)
+        let ingest = IngestLoop(
+            configuration: configuration, processor: processor, control: control, wakeup: wakeup, capture: capture,
+            handoff: handoff, quality: quality, logger: logger)
         let scheduler = SchedulerLoop(
             configuration: configuration, runner: runner, counters: counters, control: control, wakeup: wakeup,
-            capture: capture, notifier: notifier, handoff: handoff, modelIdentity: modelIdentity, logger: logger)
+            capture: capture, notifier: notifier, handoff: handoff, quality: quality, modelIdentity: modelIdentity, logger: logger)
 
         let endpoints = Mutex<[String]>([])
         let failures = Mutex<[ConfigurationError]>([])
@@ -160,28 +172,51 @@ public final class DecoderService: @unchecked Sendable {
         scheduler.logSummary(title: "stopped")
     }
 
-    /// SIGHUP: loads the configured model file again (replaced on disk) on this thread and hands
-    /// it to the scheduler, which swaps it in between ticks. A file that fails to load, or decodes
-    /// a different session, is refused and the running model keeps serving.
-    private func reload(into handoff: ModelHandoff) {
+    /// SIGHUP. With a configuration file (`poyo serve --config F`): re-reads it, and switches to
+    /// its model, session, unit map, readouts, hop, budget, output offsets and quality window; a
+    /// change to a field fixed at start (sockets, threads, ring, capture, source, timers) is
+    /// refused, naming the fields. Without one: loads the same model file again, and refuses it
+    /// when it decodes another session, unit set or readouts. Either way the new model is loaded,
+    /// bound and warmed up here, off the scheduler thread; the ingest applies the switch at its
+    /// next message and the scheduler swaps it in between ticks. A refusal is logged and counted
+    /// (`reloads_failed`), and the running configuration keeps serving.
+    private func reload(into handoff: SwitchHandoff) {
         notifier.reloading()
+        defer { notifier.notify("READY=1") }
         do {
-            let (model, newBinding, identity) = try Self.loadModel(configuration: configuration)
-            guard newBinding.units == binding.units, newBinding.sessionRow == binding.sessionRow,
-                  newBinding.readouts.map(\.name) == binding.readouts.map(\.name),
-                  newBinding.readouts.map(\.dim) == binding.readouts.map(\.dim)
-            else {
-                counters.reloadsFailed.increment()
-                logger.error("reload refused: \(configuration.model) decodes a different session, units or readouts; the running model keeps serving")
-                notifier.notify("READY=1")
-                return
+            let next: DecoderConfiguration
+            if let reread {
+                next = try reread()
+                let fixed = next.fixedFieldsDiffering(from: configuration)
+                guard fixed.isEmpty else {
+                    counters.reloadsFailed.increment()
+                    logger.error("reload refused: the configuration changes \(fixed.joined(separator: ", ")), which cannot change while the daemon runs (restart it for those); the running configuration keeps serving")
+                    return
+                }
+            } else {
+                next = configuration
             }
-            handoff.offer(model, identity: identity)
-            logger.notice("reloaded model; swapping between ticks", metadata: ["model": "\(identity)"])
+            let (model, newBinding, identity) = try Self.loadModel(configuration: next)
+            if reread == nil {
+                guard newBinding.units == binding.units, newBinding.sessionRow == binding.sessionRow,
+                      newBinding.readouts.map(\.name) == binding.readouts.map(\.name),
+                      newBinding.readouts.map(\.dim) == binding.readouts.map(\.dim)
+                else {
+                    counters.reloadsFailed.increment()
+                    logger.error("reload refused: \(configuration.model) decodes a different session, units or readouts; the running model keeps serving (start the daemon with --config to switch sessions)")
+                    return
+                }
+            }
+            handoff.offer(ConfigurationSwitch(model: model, binding: newBinding, identity: identity, configuration: next))
+            logger.notice("reloaded; switching at the next message, between ticks", metadata: [
+                "model": "\(identity)", "session": "\(next.session)", "units": "\(newBinding.units.count)",
+                "readouts": "\(newBinding.readouts.map(\.name).joined(separator: ","))",
+            ])
+            configuration = next
+            binding = newBinding
         } catch {
             counters.reloadsFailed.increment()
-            logger.error("reload failed: \(error); the running model keeps serving")
+            logger.error("reload failed: \(error); the running configuration keeps serving")
         }
-        notifier.notify("READY=1")
     }
 }

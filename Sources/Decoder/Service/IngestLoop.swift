@@ -15,6 +15,8 @@ struct IngestLoop {
     let control: ServiceControl
     let wakeup: DispatchSemaphore
     let capture: CaptureLog?
+    let handoff: SwitchHandoff
+    let quality: QualityMonitor
     let logger: Logger
 
     /// Opens the socket (reporting the outcome through `ready`) and runs until stopped.
@@ -39,6 +41,7 @@ struct IngestLoop {
         try socket.setMaximumMessageSize(Int64(WireFormat.maxRigFrameSize))
         try socket.subscribe(Array(MessageType.spikeBatch.topicPrefix.utf8))
         try socket.subscribe(Array(MessageType.watermark.topicPrefix.utf8))
+        try socket.subscribe(Array(MessageType.behaviour.topicPrefix.utf8))
         try socket.setReceiveTimeout(.milliseconds(100))
         if configuration.spikes.bind { try socket.bind(configuration.spikes.address) } else { try socket.connect(configuration.spikes.address) }
         return socket
@@ -49,9 +52,10 @@ struct IngestLoop {
             logger.warning("could not pin the ingest thread to CPU \(cpu)")
         }
         // One more frame than any rig message has, so a longer message is seen as one.
-        var message = ZMQMultipartMessage(capacity: 4)
+        var message = ZMQMultipartMessage(capacity: 5)
         var badInput = BadInputLog(logger: logger)
         while !control.shouldStop {
+            if let change = handoff.takeOffer() { apply(change) }
             do {
                 guard try socket.receive(into: &message) else { continue }
             } catch {
@@ -67,5 +71,13 @@ struct IngestLoop {
             if outcome.carriedWatermark { wakeup.signal() }
             if outcome.hasBadInput { badInput.note(outcome, at: receivedAt) }
         }
+    }
+
+    /// A configuration switch at this point of the message stream: the unit map and the readouts
+    /// scored change here, the capture log records it here, and the ring tells the scheduler.
+    private func apply(_ change: ConfigurationSwitch) {
+        capture?.append(.session(configuration: (try? change.configuration.yaml()) ?? "", model: change.identity, monotonicNS: MonotonicClock.nanoseconds()))
+        quality.configure(binding: change.binding, windowSeconds: change.configuration.qualityWindow)
+        processor.rebind(change.binding)
     }
 }

@@ -5,29 +5,6 @@ import POYO
 import SpikeWire
 import ZeroMQ
 
-/// Hands a model loaded on another thread to the scheduler, which swaps it in between ticks.
-/// (A lock, not `Mutex`: the model is not `Sendable`; it is handed over once and then used by
-/// the scheduler thread alone.)
-final class ModelHandoff: @unchecked Sendable {
-    private let lock = NSLock()
-    private var pending: (POYOModel, ModelIdentity)?
-
-    func offer(_ model: POYOModel, identity: ModelIdentity) {
-        lock.lock()
-        pending = (model, identity)
-        lock.unlock()
-    }
-
-    func take() -> (POYOModel, ModelIdentity)? {
-        lock.lock()
-        defer {
-            pending = nil
-            lock.unlock()
-        }
-        return pending
-    }
-}
-
 /// The scheduler thread: owns the PUB socket and the model. It drains the ring, runs the due
 /// tick if its deadline can still be met (else skips and counts it), publishes the outputs, and
 /// every `status_interval` publishes the counters and latency percentiles. Between ticks it
@@ -42,20 +19,23 @@ final class SchedulerLoop {
     let wakeup: DispatchSemaphore
     let capture: CaptureLog?
     let notifier: SystemdNotifier
-    let handoff: ModelHandoff
+    let handoff: SwitchHandoff
+    let quality: QualityMonitor
     let logger: Logger
     private(set) var modelIdentity: ModelIdentity
+    /// The session vocabulary word decoded (the status's model frame names it).
+    private(set) var session: String
     private(set) var latency = LatencyRecorder()
     private var forwardTime = ForwardTimeEstimate()
     private var statusSequence: UInt64 = 0
     private var stalled = false
     private var warnedOverrun = false
-    private let budgetNS: UInt64
+    private var budgetNS: UInt64
 
     init(
         configuration: DecoderConfiguration, runner: TickRunner, counters: DecoderCounters, control: ServiceControl,
-        wakeup: DispatchSemaphore, capture: CaptureLog?, notifier: SystemdNotifier, handoff: ModelHandoff,
-        modelIdentity: ModelIdentity, logger: Logger
+        wakeup: DispatchSemaphore, capture: CaptureLog?, notifier: SystemdNotifier, handoff: SwitchHandoff,
+        quality: QualityMonitor, modelIdentity: ModelIdentity, logger: Logger
     ) {
         self.configuration = configuration
         self.runner = runner
@@ -65,7 +45,9 @@ final class SchedulerLoop {
         self.capture = capture
         self.notifier = notifier
         self.handoff = handoff
+        self.quality = quality
         self.modelIdentity = modelIdentity
+        session = configuration.session
         self.logger = logger
         budgetNS = UInt64((runner.binding.budget * 1e9).rounded())
     }
@@ -95,18 +77,14 @@ final class SchedulerLoop {
         var nextStatus = MonotonicClock.nanoseconds() + statusInterval
         var nextWatchdog = MonotonicClock.nanoseconds()
         while !control.shouldStop {
-            runner.drain()
-            if let (model, identity) = handoff.take() {
-                runner.swapModel(model)
-                modelIdentity = identity
-                capture?.append(.session(configuration: (try? configuration.yaml()) ?? "", model: identity, monotonicNS: MonotonicClock.nanoseconds()))
-                logger.notice("model swapped between ticks", metadata: ["model": "\(identity)"])
-                notifier.status("serving \(identity.path)")
-            }
-            while let due = runner.dueTick() {
-                runTick(due, socket: socket)
+            // Ticks completed before a configuration switch run with the old model, as in a replay.
+            repeat {
                 runner.drain()
-            }
+                while let due = runner.dueTick() {
+                    runTick(due, socket: socket)
+                    runner.drain()
+                }
+            } while runner.reachedSwitch && swapConfiguration()
             let now = MonotonicClock.nanoseconds()
             checkStall(now: now, timeout: stallTimeout)
             if now >= nextStatus {
@@ -124,6 +102,32 @@ final class SchedulerLoop {
         // Graceful stop: the tick in progress has finished; tell subscribers where things stand.
         publishStatus(socket: socket, now: MonotonicClock.nanoseconds())
     }
+
+    /// At the ring's `configurationSwitched` entry: swaps in the switch the ingest applied there.
+    private func swapConfiguration() -> Bool {
+        guard let change = handoff.takeForScheduler() else {
+            logger.error("a configuration switch in the ring without its model; the running model keeps serving")
+            runner.ignoreSwitch()
+            return true
+        }
+        let started = MonotonicClock.nanoseconds()
+        runner.switchTo(model: change.model, binding: change.binding, publishRawValues: change.configuration.publishRawValues)
+        modelIdentity = change.identity
+        session = change.configuration.session
+        budgetNS = UInt64(change.binding.budget * 1e9)
+        forwardTime = ForwardTimeEstimate()
+        counters.reloads.increment()
+        logger.notice("switched between ticks", metadata: [
+            "model": "\(change.identity)", "session": "\(session)", "units": "\(change.binding.units.count)",
+            "readouts": "\(change.binding.readouts.map(\.name).joined(separator: ","))", "hop_s": "\(change.binding.hop)",
+            "swap_ms": "\(Double(MonotonicClock.nanoseconds() - started) / 1e6)",
+        ])
+        notifier.status("serving \(change.identity.path) (session \(session))")
+        return true
+    }
+
+    /// The status's model frame: the model file's identity and the session decoded.
+    var modelDescription: String { "\(modelIdentity); session \(session)" }
 
     private func runTick(_ due: DueTick, socket: borrowing ZMQSocket) {
         let windowTokens = runner.assemble(due)
@@ -159,6 +163,7 @@ final class SchedulerLoop {
             } catch {}  // stopping: the context is being shut down
             latency.record(nanoseconds: message.header.stages.published &- due.receivedAt)
             capture?.append(.published(frames: frames, monotonicNS: message.header.stages.published))
+            quality.addDecodes(message)
         }
     }
 
@@ -198,12 +203,9 @@ final class SchedulerLoop {
         let rejections = counters.rejectionCounts
         header.rejectionCount = UInt32(rejections.count)
         let message = StatusMessage(
-            header: header, model: Self.fitting(modelIdentity.description, bytes: WireFormat.maxModelNameSize), rejections: rejections,
-            daemonCounters: [
-                counters.unknownUnits.value, counters.otherSource.value, counters.reordered.value,
-                counters.ticksFailed.value, capture?.writeFailures ?? 0, counters.reloadsFailed.value,
-                counters.resynchronizations.value, counters.outsideWindows.value, capture?.droppedRecords ?? 0,
-            ])
+            header: header, model: Self.fitting(modelDescription, bytes: WireFormat.maxModelNameSize), rejections: rejections,
+            daemonCounters: counters.daemonCounters(captureFailures: capture?.writeFailures ?? 0, captureDropped: capture?.droppedRecords ?? 0),
+            quality: quality.snapshot())
         statusSequence += 1
         latency.startPeriod()
         let frames = message.frames

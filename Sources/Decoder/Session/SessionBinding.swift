@@ -90,6 +90,7 @@ public struct SessionBinding: Sendable {
         for (index, offset) in outputOffsets.enumerated() where !(offset.isFinite && offset <= 0 && offset > -h.sequenceLength) {
             throw ConfigurationError("output_offsets[\(index)] is \(offset): query times are seconds in (-\(h.sequenceLength), 0], inside the window, at or before the tick")
         }
+        guard c.qualityWindow.isFinite, c.qualityWindow > 0 else { throw ConfigurationError("quality_window must be positive seconds") }
         guard c.stallTimeout > 0, c.statusInterval > 0 else { throw ConfigurationError("stall_timeout and status_interval must be positive") }
     }
 

@@ -17,7 +17,7 @@ public struct DueTick: Equatable, Sendable {
 /// torch_brain's tokenizer would, run the model, and make the tick's output messages.
 public final class TickRunner {
     public private(set) var model: POYOModel
-    public let binding: SessionBinding
+    public private(set) var binding: SessionBinding
     let ring: SpikeRing
     let counters: DecoderCounters
     /// Whether output messages carry the raw (normalized) values too.
@@ -35,6 +35,9 @@ public final class TickRunner {
     private var nextSequence: UInt64 = 0
     private var output: ModelOutput
     private var assembledTick: Int64?
+    /// `drain` stopped at a configuration switch: the caller runs the ticks already due, then
+    /// calls `switchTo` and drains on.
+    public private(set) var reachedSwitch = false
 
     public init(model: POYOModel, binding: SessionBinding, ring: SpikeRing, counters: DecoderCounters, publishRawValues: Bool = false) {
         self.model = model
@@ -47,21 +50,47 @@ public final class TickRunner {
         model.prepare(units: binding.units.map(\.row))
     }
 
-    /// Replaces the model between ticks (hot swap). The new one must decode the same session
-    /// (`SessionBinding` resolved against it) and was warmed up by the caller.
-    public func swapModel(_ newModel: POYOModel) {
+    /// Switches to another model, session and unit map between ticks (a configuration switch):
+    /// the spikes kept are renumbered to the new session's units (those it does not map are
+    /// forgotten), the tick grid continues (on the new hop if it changed) and so does the tick
+    /// sequence. `model` was loaded, prepared for `newBinding`'s units and warmed up by the caller.
+    public func switchTo(model newModel: POYOModel, binding newBinding: SessionBinding, publishRawValues raw: Bool) {
+        var positions = [Int32](repeating: -1, count: binding.units.count)
+        for (old, unit) in binding.units.enumerated() {
+            positions[old] = newBinding.position(ofRigUnit: unit.rigID) ?? -1
+        }
+        history.remap(positions)
         model = newModel
+        binding = newBinding
+        publishRawValues = raw
+        assembler = WindowAssembler(binding: newBinding, kind: newModel.description.kind)
         output = ModelOutput(specs: newModel.description.readouts)
+        assembledTick = nil
+        reachedSwitch = false
+        // A new configuration whose durations do not fit the running clock keeps the old grid: the
+        // ingest then refuses that clock's messages by name (`bad_tick_rate`), so nothing runs on it.
+        if let rate = tickRate, let current = schedule, let ticks = try? newBinding.ticks(tickRate: rate) {
+            if ticks.hop != current.hopTicks || ticks.sequence != current.sequenceTicks {
+                schedule = current.continued(hopTicks: ticks.hop, sequenceTicks: ticks.sequence)
+            }
+        }
     }
 
-    /// Moves everything in the ring into the history; returns how many entries it read.
+    /// Goes on draining past a switch entry that has no switch to apply (cannot happen when the
+    /// ingest and the scheduler share one `SwitchHandoff`).
+    public func ignoreSwitch() { reachedSwitch = false }
+
+    /// Moves everything in the ring into the history, up to a configuration switch (then
+    /// `reachedSwitch` is set); returns how many entries it read.
     @discardableResult
     public func drain() -> Int {
         var read = 0
         var dropped: UInt64 = 0
-        while let entry = ring.pop(dropped: &dropped) {
+        while !reachedSwitch, let entry = ring.pop(dropped: &dropped) {
             read += 1
             switch entry {
+            case .configurationSwitched:
+                reachedSwitch = true
             case .sourceStarted(let rate):
                 // The ingest admits only clocks every configured duration fits (`SessionBinding.ticks`).
                 clock = try? binding.ticks(tickRate: rate)

@@ -81,6 +81,23 @@ public struct SpikeHistory {
         firstIndex(atOrAfter: from)..<firstIndex(atOrAfter: to)
     }
 
+    /// Renumbers the units after a configuration switch: `positions[old]` is the unit's position
+    /// in the new session's unit list, or -1 when the new configuration does not map it (its
+    /// spikes are forgotten). In place, allocation-free.
+    public mutating func remap(_ positions: [Int32]) {
+        var kept = start
+        for index in start..<times.count {
+            let old = Int(units[index])
+            let new = old < positions.count ? positions[old] : -1
+            guard new >= 0 else { continue }
+            times[kept] = times[index]
+            units[kept] = new
+            kept += 1
+        }
+        times.removeSubrange(kept...)
+        units.removeSubrange(kept...)
+    }
+
     public func time(at index: Int) -> Int64 { times[index] }
     public func unit(at index: Int) -> Int32 { units[index] }
 

@@ -35,6 +35,14 @@ public struct TickSchedule: Sendable {
         return (newest, (newest - next) / hopTicks)
     }
 
+    /// The schedule continued on another grid (a configuration switch changed the hop or the
+    /// window length): the next tick is the first multiple of the new hop at or after this one's.
+    public func continued(hopTicks: Int64, sequenceTicks: Int64) -> TickSchedule {
+        var schedule = TickSchedule(hopTicks: hopTicks, sequenceTicks: sequenceTicks)
+        schedule.nextTick = nextTick.map { $0 == Int64.max ? $0 : Self.ceiling($0, to: hopTicks) }
+        return schedule
+    }
+
     /// The start of the window of tick `tick`.
     public func windowStart(of tick: Int64) -> Int64 { tick - sequenceTicks }
 
