@@ -27,7 +27,7 @@ LOCKSTEP_BUDGET = 10.0  # seconds: in lock step nothing waits behind a tick, so 
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("session", help="NWB file, temporaldata / brainsets HDF5 file, or poyo-rt session file")
+    p.add_argument("session", help="NWB file, temporaldata / brainsets HDF5 file, poyo-rt session file, or capture log")
     p.add_argument("--model", required=True, help="model file (poyo-rt export writes one)")
     p.add_argument("--speed", default="max", help="times real time (1 = as a rig), or 'max': lock step, as fast as "
                                                   "the daemon decodes (default)")

@@ -216,3 +216,42 @@ def test_sighup_without_a_configuration_file_reloads_the_model_file_only(daemons
         assert status.daemon_count("reloads") == 1 and f"session {SESSION}" in status.model
     finally:
         assert daemon.stop() == 0
+
+
+def test_a_capture_log_is_a_session_that_replays_to_the_same_outputs(daemons, tmp_path):
+    """A capture log with behaviour read as a session (poyo_rt.sessions): the accepted spikes, the
+    behaviour and the configuration's words; `poyo-rt replay` of it in lock step decodes every tick
+    the live run decoded to the same values."""
+    from poyo_rt.sessions import read_recording
+    capture = tmp_path / "run.capture"
+    daemon = daemons(hop=0.1, capture=capture)
+    session = connect(daemons, daemon)
+    end = round(2.5 * RATE)
+    behaviour_times = np.arange(0, end + RATE // 10, 100, dtype=np.int64)
+    session.rig.publish_behaviour(READOUT, behaviour_times, truth(behaviour_times))
+    times, units = poisson(np.random.default_rng(5), 1, end)
+    session.stream(times, units, end)
+    live = {o.window_end: o.values for o in session.outputs if o.readout == READOUT}
+    assert daemon.stop() == 0
+
+    recording = read_recording(str(capture))
+    assert recording.format == "capture-log" and recording.session_id == SESSION and recording.tick_rate == RATE
+    assert np.array_equal(recording.spike_times, times / RATE) and np.array_equal(recording.spike_units, units)
+    assert recording.unit_words == [f"{UNIT_PREFIX}{u}" for u in recording.unit_ids]
+    behaviour = recording.behaviour[READOUT]
+    assert np.array_equal(behaviour.timestamps, behaviour_times / RATE)
+    assert np.array_equal(behaviour.values, truth(behaviour_times).astype(np.float64))
+
+    report = tmp_path / "report"
+    result = subprocess.run(
+        [str(ROOT / ".venv/bin/poyo-rt"), "replay", str(capture), "--model", str(MODEL), "--hop", "0.1",
+         "--readout", READOUT, "--poyo-bin", str(poyo_binary()), "--quiet", "--report", str(report)],
+        capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 0, result.stderr + result.stdout
+    replayed = np.load(report / "outputs.npz")
+    ticks = np.rint(replayed[f"{READOUT}/time_s"] * RATE).astype(np.int64)
+    values = dict(zip(ticks.tolist(), replayed[f"{READOUT}/decoded"]))
+    common = [t for t in live if t in values]
+    assert len(common) >= len(live) - 1 and len(common) > 10, (len(common), len(live))
+    for tick in common:
+        assert np.array_equal(np.float32(values[tick]), live[tick].reshape(-1)), tick

@@ -1,5 +1,5 @@
-"""Session readers: NWB, temporaldata / brainsets HDF5, and poyo-rt's session file, each
-returning one ``Recording`` (``read_recording`` picks the reader from the file's content).
+"""Session readers: NWB, temporaldata / brainsets HDF5, poyo-rt's session file and capture log,
+each returning one ``Recording`` (``read_recording`` picks the reader from the file's content).
 """
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+from .capture_session import read_capture_session
 from .nwb import read_nwb
 from .poyo_session import read_poyo_session
 from .recording import Behaviour, Recording, SessionError
@@ -14,7 +15,7 @@ from .temporal import read_temporaldata
 
 
 def session_format(path: str) -> str:
-    """``"nwb"``, ``"temporaldata"`` or ``"poyo-rt-session"``, from the file's content.
+    """``"nwb"``, ``"temporaldata"``, ``"poyo-rt-session"`` or ``"capture-log"``, from the file's content.
 
     Raises
     ------
@@ -30,7 +31,9 @@ def session_format(path: str) -> str:
             head = f.read(4096)
         if b"poyo_rt_session" in head:
             return "poyo-rt-session"
-        raise SessionError(f"{path}: not an HDF5 file (NWB or temporaldata) nor a poyo-rt session file")
+        if head.startswith(b"PYRTCAP1"):
+            return "capture-log"
+        raise SessionError(f"{path}: not an HDF5 file (NWB or temporaldata), a poyo-rt session file nor a capture log")
     with h5py.File(p, "r") as f:
         attrs = f.attrs
         if "nwb_version" in attrs or "nwb_version" in f or attrs.get("namespace") in ("core", b"core"):
@@ -41,7 +44,8 @@ def session_format(path: str) -> str:
                        f"(no root 'object: Data'); poyo-rt reads those two")
 
 
-READERS = {"nwb": read_nwb, "temporaldata": read_temporaldata, "poyo-rt-session": read_poyo_session}
+READERS = {"nwb": read_nwb, "temporaldata": read_temporaldata, "poyo-rt-session": read_poyo_session,
+           "capture-log": read_capture_session}
 
 
 def read_recording(path: str, behaviour: Optional[str] = None, require_behaviour: bool = True) -> Recording:
@@ -49,5 +53,5 @@ def read_recording(path: str, behaviour: Optional[str] = None, require_behaviour
     return READERS[session_format(path)](str(path), behaviour=behaviour, require_behaviour=require_behaviour)
 
 
-__all__ = ["Behaviour", "Recording", "SessionError", "read_nwb", "read_poyo_session", "read_recording",
+__all__ = ["Behaviour", "Recording", "SessionError", "read_capture_session", "read_nwb", "read_poyo_session", "read_recording",
            "read_temporaldata", "session_format"]

@@ -54,7 +54,7 @@ class Recording:
     path : str
         The file it was read from.
     format : str
-        ``"nwb"``, ``"temporaldata"`` or ``"poyo-rt-session"``.
+        ``"nwb"``, ``"temporaldata"``, ``"poyo-rt-session"`` or ``"capture-log"``.
     session_id : str
         The file's own name for the session (temporaldata: the model's session word).
     unit_ids : ndarray of int64, shape (U,)
