@@ -114,12 +114,13 @@ def profile(stream: Stream, settings: Settings, *, config: Optional[dict] = None
         if pid:
             threads = machine.threads_of(pid)
     finally:
+        # The daemon goes first: whatever else fails here, no daemon outlives the profile.
+        log = daemon.log if daemon is not None else ""
+        exit_code = daemon.close() if daemon is not None else None
         if sampler is not None:
             sampler.stop()
         subscriber.stop()
         context.destroy(linger=0)
-        log = daemon.log if daemon is not None else ""
-        exit_code = daemon.close() if daemon is not None else None
         if tmp is not None:
             tmp.cleanup()
     grid = np.arange(first_tick, last_tick + 1, hop_ticks, dtype=np.int64)

@@ -149,13 +149,13 @@ def _sweep_section(sweep: dict) -> str:
     pts = sweep["points"]
     x = [p["tokens"] for p in pts]
     series = []
-    for i, (stage, label) in enumerate((("forward", "forward"), ("end_to_end", "end to end"))):
+    for i, (stage, label) in enumerate((("forward", "fwd"), ("end_to_end", "e2e"))):
         for k, dashed in (("p50", False), ("p99", True), ("max", True)):
             series.append({"x": x, "y": [np.nan if p[f"{stage}_{k}"] is None else p[f"{stage}_{k}"] for p in pts],
                            "label": f"{label} {k}", "color": svg.PALETTE[i * 3 + ("p50", "p99", "max").index(k)], "dashed": dashed,
                            "points": True})
-    plot = svg.line_plot(series, title="Cost curve: latency against the recording's size", x_label="tokens per window (mean)",
-                         y_label="milliseconds", hlines=[{"y": sweep["hop_ms"], "label": f"hop {sweep['hop_ms']:g} ms"}], height=320)
+    plot = svg.line_plot(series, title="Cost curve", x_label="tokens per window (mean; log scale)", log_x=True,
+                         y_label="milliseconds", hlines=[{"y": sweep["hop_ms"], "label": f"hop {sweep['hop_ms']:g} ms"}], height=340)
     rows = [[p["label"], _f(p["tokens"], 0), *(_f(p[f"{s}_{k}"], 2) for s in ("forward", "end_to_end") for k in ("p50", "p99", "max")),
              f"{p['skipped']}/{p['ticks']}", p["deadline_missed"], _f(p["cpu_cores_used"], 2)] for p in pts]
     table = page.table(["load", "tokens", "fwd p50", "fwd p99", "fwd max", "e2e p50", "e2e p99", "e2e max", "skipped",
@@ -225,7 +225,7 @@ def print_summary(report: dict, paths: dict) -> None:
         console.print(table)
         console.print(_ticks_row(run)[0][1] + "".join(f"; {v}" for _, v in _process_rows(run)))
     if report.get("sweep"):
-        console.print(sweep_markdown(report))
+        print(sweep_markdown(report))  # plain: a Markdown table must not be wrapped
         console.print(capacity_line(report["sweep"]))
     if paths:
         console.print(f"report: {paths['html']} (and profile.json" + "".join(f", {Path(p).name}" for p in paths.get("csv", [])[:3])
@@ -286,7 +286,7 @@ def write_comparison(reports: list, directory) -> dict:
                 series.append({"x": [p["tokens"] for p in pts], "y": [p[f"end_to_end_{k}"] for p in pts],
                                "label": f"{label} end to end {k}", "color": svg.PALETTE[i], "dashed": dashed})
         sections.append(page.section("Cost curves", svg.line_plot(
-            series, title="End-to-end latency against tokens per window", x_label="tokens per window", y_label="milliseconds",
+            series, title="End to end", x_label="tokens per window (log scale)", y_label="milliseconds", log_x=True,
             hlines=[{"y": a["sweep"]["hop_ms"], "label": "hop"}], height=320),
             page.note("A: " + capacity_line(a["sweep"])), page.note("B: " + capacity_line(b["sweep"]))))
     facts = []

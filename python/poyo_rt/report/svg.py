@@ -98,7 +98,7 @@ def _thin(x: np.ndarray, y: np.ndarray, limit: int) -> tuple:
 
 def line_plot(series: Sequence[dict], *, title: str = "", x_label: str = "", y_label: str = "",
               width: int = 1000, height: int = 260, hlines: Sequence[dict] = (), y_range: Optional[tuple] = None,
-              max_points: int = 4000) -> str:
+              max_points: int = 4000, log_x: bool = False) -> str:
     """Lines through points (a time series when x is time).
 
     Parameters
@@ -113,6 +113,8 @@ def line_plot(series: Sequence[dict], *, title: str = "", x_label: str = "", y_l
         Default: the data's range (and the reference lines'), padded 5 %.
     max_points : int
         Longer series are thinned to about this many points (every k-th).
+    log_x : bool
+        A logarithmic x axis (x > 0).
     """
     xs = [np.asarray(s["x"], dtype=np.float64) for s in series]
     ys = [np.asarray(s["y"], dtype=np.float64) for s in series]
@@ -123,7 +125,10 @@ def line_plot(series: Sequence[dict], *, title: str = "", x_label: str = "", y_l
         pad = 0.05 * (hi - lo or 1.0)
         y_range = (lo - pad, hi + pad)
     all_x = np.concatenate([x for x in xs if x.size] or [np.zeros(1)])
-    frame = _Frame(width, height, (float(all_x.min()), float(all_x.max())), y_range)
+    if log_x:
+        frame = _LogXFrame(width, height, (float(all_x.min()) / 1.1, float(all_x.max()) * 1.1), y_range)
+    else:
+        frame = _Frame(width, height, (float(all_x.min()), float(all_x.max())), y_range)
     parts = frame.axes(title, x_label, y_label)
     legend = []
     for i, (s, x, y) in enumerate(zip(series, xs, ys)):
