@@ -132,3 +132,12 @@ def test_capacity_is_the_largest_load_that_holds():
     assert sweep["capacity"]["largest_holding"]["units"] == 200
     assert sweep["capacity"]["end_to_end_p99_crosses_hop_at_tokens"] == pytest.approx(4400 + 0.5 * 6600)
     assert "200 units" in profile_report.capacity_line(sweep)
+
+
+def test_a_recorded_session_is_profiled_with_the_replays_readers(tmp_path):
+    profile("--session", DEMO / "session.safetensors", "--start", 241, "--seconds", 1.5, "--report", tmp_path)
+    run = json.loads((tmp_path / "profile.json").read_text())["runs"][0]
+    assert run["load"]["stream"].startswith("recorded session session.safetensors")
+    # Ticks every 20 ms from 242.0 s (241 s + the 1 s window) to 243.5 s.
+    assert run["ticks"]["expected"] == 76 and run["series"]["window_end_s"][0] == 242.0
+    assert run["ticks"]["run"] + run["ticks"]["skipped"] == 76 and run["counters"]["unknown_units"] == 0

@@ -106,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="poyo-rt-profile-") as work, _Progress(args.quiet) as progress:
         for index, (units, rate) in enumerate(points):
             if args.session:
+                _defaults_from_description(args)
                 stream, binding = load.recorded(args.session, str(model), seconds=settings.sequence_length + seconds,
                                                 start_s=args.start, unit_prefix=args.unit_prefix, unit_map=args.unit_map,
                                                 session_word=args.session_word)
@@ -156,6 +157,23 @@ def run(args: argparse.Namespace) -> int:
     paths = profile_report.write(report, out) if out is not None else {}
     profile_report.print_summary(report, paths)
     return 0
+
+
+def _defaults_from_description(args: argparse.Namespace) -> None:
+    """``--session-word`` / ``--unit-prefix`` left out: those of the recording's description
+    (``recording.json`` beside it), as ``poyo-rt replay`` takes them."""
+    path = Path(args.session).with_name("recording.json")
+    if not path.is_file():
+        return
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return
+    info = info.get("replay", info) if isinstance(info, dict) else {}
+    if args.session_word is None and isinstance(info.get("session_word"), str):
+        args.session_word = info["session_word"]
+    if args.unit_prefix is None and args.unit_map is None and isinstance(info.get("unit_prefix"), str):
+        args.unit_prefix = info["unit_prefix"]
 
 
 class _Progress:
