@@ -20,9 +20,9 @@ _POLICIES = {getattr(os, name): label for name, label in
 
 
 def describe() -> dict:
-    """CPU model, logical cores (those this process may use, and the machine's), vector
-    extensions, kernel, Python; from /proc/cpuinfo and uname."""
-    model, flags = platform.processor() or "unknown", set()
+    """CPU model (with family, model and stepping numbers), logical cores (those this process
+    may use, and the machine's), vector extensions, kernel, Python; from /proc/cpuinfo and uname."""
+    model, flags, ids = platform.processor() or "unknown", set(), {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             key, _, value = line.partition(":")
@@ -31,9 +31,14 @@ def describe() -> dict:
                 model = value.strip()
             elif key in ("flags", "Features") and not flags:
                 flags = set(value.split())
+            elif key in ("cpu family", "model", "stepping") and key not in ids:
+                ids[key] = value.strip()
     except OSError:
         pass
     uname = platform.uname()
+    if ids:  # a VM's model name may be generic ("AMD EPYC"): family/model/stepping tell the generation
+        model += " (family " + ids.get("cpu family", "?") + ", model " + ids.get("model", "?") + \
+                 ", stepping " + ids.get("stepping", "?") + (", virtual machine" if "hypervisor" in flags else "") + ")"
     return {"cpu": model, "cores_usable": len(os.sched_getaffinity(0)), "cores": os.cpu_count(),
             "vector_extensions": [f for f in VECTOR_FLAGS if f in flags], "kernel": f"{uname.system} {uname.release}",
             "architecture": uname.machine, "hostname": uname.node, "python": platform.python_version()}
