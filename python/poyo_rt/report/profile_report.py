@@ -60,6 +60,10 @@ def capacity_line(sweep: dict) -> str:
     text = (f"capacity at hop {hop:g} ms: " + (f"{largest['label']} (~{largest['tokens']:.0f} tokens per window) "
                                                f"is the largest load that held with no skipped or late tick"
                                                if largest else "no load held"))
+    if largest is None and sweep["points"] and sweep["points"][0]["end_to_end_p99"] is not None:
+        first = sweep["points"][0]
+        text += (f" (the smallest, {first['label']}, already had {first['deadline_missed']} deadline misses in "
+                 f"{first['ticks']} ticks, end-to-end p99 {first['end_to_end_p99']:.1f} ms)")
     if cap["end_to_end_p99_crosses_hop_at_tokens"] is not None:
         text += f"; end-to-end p99 crosses the hop at ~{cap['end_to_end_p99_crosses_hop_at_tokens']:.0f} tokens per window"
     elif cap["every_point_holds"]:
@@ -216,6 +220,8 @@ def print_summary(report: dict, paths: dict) -> None:
     from rich.console import Console
     from rich.table import Table
     console = Console()
+    if not console.is_terminal:  # a log file or a pipe: room for every column
+        console.width = 120
     for run in report["runs"]:
         table = Table(title=f"poyo-rt profile: {run['label']}, hop {report['configuration']['hop_s'] * 1000:g} ms (ms)")
         for column in ("stage", "p50", "p90", "p99", "p99.9", "max", "n"):
@@ -275,8 +281,9 @@ def write_comparison(reports: list, directory) -> dict:
         series = []
         for i, (label, report) in enumerate((("A: " + a["label"], a), ("B: " + b["label"], b))):
             edges, counts = histograms.buckets_ms(_merged(report, stage))
-            series.append({"edges": edges, "counts": counts, "label": label, "color": svg.PALETTE[i]})
-        sections.append(svg.log_histograms(series, title=f"{stage}: A against B (log axis)",
+            fraction = counts / max(1, counts.sum())  # runs of different lengths: shares of ticks
+            series.append({"edges": edges, "counts": fraction, "label": label, "color": svg.PALETTE[i]})
+        sections.append(svg.log_histograms(series, title=f"{stage}: A against B (log axis)", y_label="fraction of ticks",
                                            vlines=[{"x": a["configuration"]["budget_s"] * 1000, "label": "budget A"}]))
     if a.get("sweep") and b.get("sweep"):
         series = []
@@ -291,7 +298,8 @@ def write_comparison(reports: list, directory) -> dict:
             page.note("A: " + capacity_line(a["sweep"])), page.note("B: " + capacity_line(b["sweep"]))))
     facts = []
     for key, text in (("cpu", "CPU"), ("cores_usable", "cores"), ("vector_extensions", "vector extensions"), ("kernel", "kernel")):
-        facts.append((text, str(a["machine"].get(key)), str(b["machine"].get(key))))
+        value = lambda m: " ".join(m[key]) if isinstance(m.get(key), list) else str(m.get(key))  # noqa: E731
+        facts.append((text, value(a["machine"]), value(b["machine"])))
     facts += [("model", a["model"]["path"], b["model"]["path"]),
               ("GFLOP per window", _f(a["model"].get("gflop_per_window")), _f(b["model"].get("gflop_per_window"))),
               ("model threads", a["configuration"]["threads"], b["configuration"]["threads"]),
@@ -312,10 +320,12 @@ def print_comparison(reports: list, paths: dict) -> None:
     a, b = reports
     table = Table(title=f"A: {a['label']}  against  B: {b['label']} (ms)")
     for column in ("stage", "A p50", "A p99", "A max", "B p50", "B p99", "B max", "B/A p99"):
-        table.add_column(column, justify="left" if column == "stage" else "right")
+        table.add_column(column, justify="left" if column == "stage" else "right", no_wrap=column == "stage")
     for name, sa, sb, _, r99 in comparison_rows(a, b):
         table.add_row(name, *(_f(s[k], 3) for s in (sa, sb) for k in ("p50", "p99", "max")), _f(r99, 2))
     console = Console()
+    if not console.is_terminal:  # a log file or a pipe: room for every column
+        console.width = 120
     console.print(table)
     if paths:
         console.print(f"report: {paths['html']} (and comparison.json)")

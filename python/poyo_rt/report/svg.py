@@ -228,14 +228,15 @@ def log_histograms(series: Sequence[dict], *, title: str = "", x_label: str = "m
     ----------
     series : sequence of dict
         Each ``{"edges": array (B + 1,), "counts": array (B,), "label": str}`` with optional
-        ``"color"`` and ``"dashed"``; edges > 0 (e.g. milliseconds on log bins).
+        ``"color"`` and ``"dashed"``; edges > 0 (e.g. milliseconds on log bins); counts may be
+        fractions.
     vlines : sequence of dict
         Vertical reference lines ``{"x", "label", "color"}`` (a budget).
     """
     edges = [np.asarray(s["edges"], dtype=np.float64) for s in series if len(s["counts"])]
     lo = min([float(e[0]) for e in edges] + [v["x"] for v in vlines] or [0.01])
     hi = max([float(e[-1]) for e in edges] + [v["x"] for v in vlines] or [1.0])
-    top = max([int(np.max(s["counts"])) for s in series if len(s["counts"])] or [1])
+    top = max([float(np.max(s["counts"])) for s in series if len(s["counts"])] or [1.0]) or 1.0
     frame = _LogXFrame(width, height, (lo, hi * 1.05), (0.0, top * 1.08))
     parts = frame.axes(title, x_label, y_label)
     legend = []
