@@ -17,7 +17,8 @@ FIRST, LAST = 30_000, 30_000 + 9 * HOP  # ten ticks
 
 def output(k: int, base: int) -> tuple:
     """(receipt ns, frames) of tick k (sequence k), received at ``base`` ns, 1-2-3-4 ms stages."""
-    stages = StageTimestamps(base + 1_000_000, base + 2_000_000, base + 5_000_000, base + 5_100_000)
+    stages = StageTimestamps(base + 1_000_000, base + 2_000_000, base + 5_000_000, base + 5_100_000,
+                             dequeued=base + 1_250_000)
     message = Output("cursor_velocity_2d", k, 30_000, FIRST + k * HOP - 30_000, FIRST + k * HOP, stages,
                      np.array([FIRST + k * HOP]), np.zeros((1, 2)))
     return base + 5_300_000, encode(message)
@@ -48,6 +49,7 @@ def test_stages_telescope_to_end_to_end(tmp_path):
     ran = table["state"] == "run"
     assert ran.all()
     assert (table["rig_to_daemon_ns"] == 1_000_000).all() and (table["forward_ns"] == 3_000_000).all()
+    assert (table["ring_wait_ns"] == 250_000).all() and (table["window_build_ns"] == 750_000).all()
     total = sum(table[f"{name}_ns"] for name, *_ in ticks.STAGES)
     np.testing.assert_array_equal(total, table["end_to_end_ns"])
     assert (table["end_to_end_ns"] == 5_300_000).all()
@@ -58,3 +60,13 @@ def test_stages_telescope_to_end_to_end(tmp_path):
     with open(tmp_path / "ticks.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 10 and rows[0]["window_end_s"] == "1.000000" and rows[0]["end_to_end_ns"] == "5300000"
+
+
+def test_a_daemon_without_dequeued_ns_has_the_ring_wait_in_the_window_build():
+    older = output(0, 1_000_000_000)
+    frames = list(older[1])
+    frames[1] = frames[1][:80]  # an 80-byte header: no dequeued_ns
+    sent = {"watermarks": np.array([FIRST - 1]), "sent_ns": np.array([1_000_000_000])}
+    table = ticks.records([(older[0], frames)], sent, first_tick=FIRST, last_tick=FIRST, hop_ticks=HOP, tick_rate=30_000,
+                          tokens=np.array([4400]), budget_ns=20_000_000)
+    assert table["ring_wait_ns"][0] == 0 and table["window_build_ns"][0] == 1_000_000

@@ -15,7 +15,8 @@ from . import histograms
 #: their stamps, so the stages add up to ``end_to_end`` exactly (integer nanoseconds).
 STAGES = (
     ("rig_to_daemon", "rig_sent_ns", "received_ns", "the rig sends the completing watermark -> the daemon's ingest thread has it"),
-    ("ring_and_window", "received_ns", "window_built_ns", "ring wait (scheduler wake-up) and window build"),
+    ("ring_wait", "received_ns", "dequeued_ns", "in the ingest ring until the scheduler takes the tick (wake-up, drain, a tick before)"),
+    ("window_build", "dequeued_ns", "window_built_ns", "the window's tokens built"),
     ("forward", "window_built_ns", "forward_done_ns", "the model's forward pass"),
     ("publish", "forward_done_ns", "published_ns", "values denormalized, output handed to the PUB socket"),
     ("delivery", "published_ns", "delivered_ns", "PUB socket -> this subscriber (same host)"),
@@ -25,7 +26,7 @@ SPANS = (
     ("daemon", "received_ns", "published_ns", "the daemon's share, what its budget applies to"),
     ("end_to_end", "rig_sent_ns", "delivered_ns", "the rig sends the completing watermark -> the output is here"),
 )
-STAMPS = ("rig_sent_ns", "received_ns", "window_built_ns", "forward_done_ns", "published_ns", "delivered_ns")
+STAMPS = ("rig_sent_ns", "received_ns", "dequeued_ns", "window_built_ns", "forward_done_ns", "published_ns", "delivered_ns")
 COLUMNS = ("tick_sequence", "window_end_tick", "window_end_s", "state", "tokens", *STAMPS,
            *(f"{name}_ns" for name, *_ in STAGES + SPANS), "deadline_missed")
 
@@ -52,7 +53,9 @@ def records(outputs: list, played: dict, *, first_tick: int, last_tick: int, hop
     dict of ndarray, shape (T,) each
         ``COLUMNS``; stamps and durations are int64 nanoseconds, -1 where the tick has no output;
         ``state`` is ``run``, ``skipped`` (a gap in the daemon's tick sequence: skipped or failed)
-        or ``lost`` (no output and no gap: it never arrived).
+        or ``lost`` (no output and no gap: it never arrived). A daemon that predates
+        ``dequeued_ns`` (80-byte output headers) sends 0: it is taken as ``received_ns`` (the ring
+        wait reads 0, the window build holds both).
     """
     grid = np.arange(first_tick, last_tick + 1, hop_ticks, dtype=np.int64)
     n = len(grid)
@@ -69,7 +72,8 @@ def records(outputs: list, played: dict, *, first_tick: int, last_tick: int, hop
         if not (0 <= index < n) or (output.window_end - first_tick) % hop_ticks or state[index] == "run":
             continue  # outside the measured grid, or a second readout of the same tick
         s = output.stages
-        for column, value in (("received_ns", s.received), ("window_built_ns", s.window_built),
+        for column, value in (("received_ns", s.received), ("dequeued_ns", s.dequeued or s.received),
+                              ("window_built_ns", s.window_built),
                               ("forward_done_ns", s.forward_done), ("published_ns", s.published),
                               ("delivered_ns", delivered), ("tick_sequence", output.tick_sequence)):
             table[column][index] = value
