@@ -111,7 +111,7 @@ def test_sweep_and_comparison(burst, tmp_path):
     profile("--sweep", "units=10,40", "rate=10", "--seconds", 1.5, "--report", tmp_path / "sweep")
     report = json.loads((tmp_path / "sweep" / "profile.json").read_text())
     points = report["sweep"]["points"]
-    assert [p["units"] for p in points] == [10, 40] and points[0]["tokens"] < points[1]["tokens"]
+    assert [(p["units"], p["rate_hz"]) for p in points] == [(10, 10.0), (40, 10.0)] and points[0]["tokens"] < points[1]["tokens"]
     assert {"ticks-10u-10hz.csv", "ticks-40u-10hz.csv"} <= {p.name for p in (tmp_path / "sweep").iterdir()}
     assert "Cost curve" in (tmp_path / "sweep" / "profile.html").read_text()
     result = subprocess.run([sys.executable, "-m", "poyo_rt.cli", "profile", "--compare", str(burst[0] / "profile.json"),

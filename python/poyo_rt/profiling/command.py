@@ -127,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
                                     on_progress=lambda s: progress.advance(task, s))
             progress.done(task)
             result["label"] = label
+            result["load"]["rate_hz"] = None if args.session else rate
             if out is not None:
                 from .ticks import write_csv
                 name = "ticks.csv" if len(points) == 1 else f"ticks-{units}u-{rate:g}hz.csv"
