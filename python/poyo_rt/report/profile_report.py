@@ -122,7 +122,7 @@ def _run_sections(run: dict, budget_ms: float, title: str) -> list:
                              ("tokens per window", f"mean {_f(run['tokens_per_window']['mean'], 0)}, max {run['tokens_per_window']['max']}"),
                              *_ticks_row(run), *_process_rows(run)]),
              _latency_table(run),
-             svg.log_histograms(hists, title="Latency per stage (log axis)",
+             svg.log_histograms(hists, title="Per stage",
                                 vlines=[{"x": budget_ms, "label": f"budget {budget_ms:g} ms"}]),
              over_time,
              page.note(f"Ticks above {top:.3g} ms ({over}) are drawn at the top edge." if over else
@@ -158,13 +158,20 @@ def _sweep_section(sweep: dict) -> str:
             series.append({"x": x, "y": [np.nan if p[f"{stage}_{k}"] is None else p[f"{stage}_{k}"] for p in pts],
                            "label": f"{label} {k}", "color": svg.PALETTE[i * 3 + ("p50", "p99", "max").index(k)], "dashed": dashed,
                            "points": True})
+    # Up to a little past the largest median: one stall of the machine must not flatten the curve.
+    values = [v for s in series for v in s["y"] if v is not None and np.isfinite(v)]
+    medians = [p[f"{s}_p50"] for p in pts for s in ("forward", "end_to_end") if p[f"{s}_p50"] is not None]
+    top = max([sweep["hop_ms"] * 2.0, 2.0 * max(medians, default=0.0)])
+    above = sum(v > top for v in values)
     plot = svg.line_plot(series, title="Cost curve", x_label="tokens per window (mean; log scale)", log_x=True,
-                         y_label="milliseconds", hlines=[{"y": sweep["hop_ms"], "label": f"hop {sweep['hop_ms']:g} ms"}], height=340)
+                         y_label="milliseconds", hlines=[{"y": sweep["hop_ms"], "label": f"hop {sweep['hop_ms']:g} ms"}],
+                         height=340, y_range=(0.0, top * 1.05))
+    clipped = f" {above} value(s) above {top:.3g} ms are drawn at the top edge (the table has them)." if above else ""
     rows = [[p["label"], _f(p["tokens"], 0), *(_f(p[f"{s}_{k}"], 2) for s in ("forward", "end_to_end") for k in ("p50", "p99", "max")),
              f"{p['skipped']}/{p['ticks']}", p["deadline_missed"], _f(p["cpu_cores_used"], 2)] for p in pts]
     table = page.table(["load", "tokens", "fwd p50", "fwd p99", "fwd max", "e2e p50", "e2e p99", "e2e max", "skipped",
                         "misses", "CPU cores"], rows)
-    return page.section("Sweep", plot, table, page.note(capacity_line(sweep)))
+    return page.section("Sweep", plot, table, page.note(capacity_line(sweep) + "." + clipped))
 
 
 def _machine_section(report: dict) -> str:
