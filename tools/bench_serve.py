@@ -16,6 +16,9 @@ and the daemon's stages (received -> window_built -> forward_done -> published).
 p50/p90/p99/max of each in milliseconds and the counts (ticks run, skipped, missed messages,
 outputs received and missing); --json prints one JSON object instead.
 
+Superseded by `poyo-rt profile` (docs/profile.md), which measures the same stages per tick, keeps
+HdrHistograms, sweeps loads and writes a report; kept for the numbers measured with it so far.
+
     swift build -c release --product poyo
     .venv/bin/python tools/bench_serve.py --seconds 20
     .venv/bin/python tools/bench_serve.py --seconds 20 --json > serve-latency.json

@@ -1,4 +1,5 @@
-/// The 80-byte header frame of a decoded output (daemon -> subscribers).
+/// The 88-byte header frame of a decoded output (daemon -> subscribers); 80 bytes from daemons
+/// older than `dequeued_ns`, accepted with `stages.dequeued` 0.
 ///
 /// ```
 /// offset size field
@@ -10,10 +11,13 @@
 ///     32    8 window_start  i64  ticks, the window's first instant
 ///     40    8 window_end    i64  ticks, the window's last instant (the watermark that completed it)
 ///     48   32 stages        4 x u64 CLOCK_MONOTONIC ns: received, window built, forward done, published
+///     80    8 dequeued_ns   u64  CLOCK_MONOTONIC ns: the scheduler took the tick (appended in v1)
 /// ```
 /// Frames: `[topic "output/<readout>", header, timestamps Q x i64, values Q x D f32, (raw Q x D f32)]`.
 public struct OutputHeader: Equatable, Sendable {
-    public static let size = 80
+    public static let size = 88
+    /// The header's size before `dequeued_ns` was appended; still accepted.
+    public static let sizeWithoutDequeued = 80
     /// Flag bit 0: a fifth frame holds the raw (normalized, as the model produced them) values.
     public static let hasRawValuesFlag: UInt16 = 1
 
@@ -56,6 +60,7 @@ public struct OutputHeader: Equatable, Sendable {
         buffer.storeLE(stages.windowBuilt, at: 56)
         buffer.storeLE(stages.forwardDone, at: 64)
         buffer.storeLE(stages.published, at: 72)
+        buffer.storeLE(stages.dequeued, at: 80)
     }
 
     /// Validates the frames of an output message and returns its header and readout name range
@@ -70,7 +75,7 @@ public struct OutputHeader: Equatable, Sendable {
         guard flags & ~hasRawValuesFlag == 0 else { throw .badFlags }
         let hasRaw = flags & hasRawValuesFlag != 0
         guard frames.count == (hasRaw ? 5 : 4) else { throw .frameCount }
-        guard header.count == size else { throw .headerSize }
+        guard header.count == size || header.count == sizeWithoutDequeued else { throw .headerSize }
         let decoded = OutputHeader(
             outputCount: header.loadLE(8, as: UInt32.self),
             dimension: header.loadLE(12, as: UInt32.self),
@@ -82,7 +87,8 @@ public struct OutputHeader: Equatable, Sendable {
                 received: header.loadLE(48, as: UInt64.self),
                 windowBuilt: header.loadLE(56, as: UInt64.self),
                 forwardDone: header.loadLE(64, as: UInt64.self),
-                published: header.loadLE(72, as: UInt64.self)),
+                published: header.loadLE(72, as: UInt64.self),
+                dequeued: header.count == size ? header.loadLE(80, as: UInt64.self) : 0),
             hasRawValues: hasRaw)
         guard decoded.outputCount <= WireFormat.maxOutputCount, decoded.dimension <= WireFormat.maxOutputDimension
         else {

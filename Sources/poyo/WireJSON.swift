@@ -32,7 +32,7 @@ enum WireJSON {
             "window_start": h.windowStart, "window_end": h.windowEnd, "dimension": h.dimension,
             "stages": [
                 "received": h.stages.received, "window_built": h.stages.windowBuilt,
-                "forward_done": h.stages.forwardDone, "published": h.stages.published,
+                "forward_done": h.stages.forwardDone, "published": h.stages.published, "dequeued": h.stages.dequeued,
             ],
             "timestamps": message.timestamps, "values": message.values.map(number),
             "raw_values": message.rawValues.map { $0.map(number) as Any } ?? NSNull(),

@@ -17,7 +17,7 @@ extension ExpectedMessage {
             let count = UInt32(timestamps!.count)
             let stages = StageTimestamps(
                 received: self.stages!.received, windowBuilt: self.stages!.windowBuilt,
-                forwardDone: self.stages!.forwardDone, published: self.stages!.published)
+                forwardDone: self.stages!.forwardDone, published: self.stages!.published, dequeued: self.stages!.dequeued)
             let header = OutputHeader(
                 outputCount: count, dimension: dimension!, tickSequence: tickSequence!, tickRate: tickRate!,
                 windowStart: windowStart!, windowEnd: windowEnd!, stages: stages, hasRawValues: rawValues != nil)

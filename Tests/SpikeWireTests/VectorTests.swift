@@ -16,6 +16,9 @@ import Testing
         if case .rig(let header, _) = decoded {
             encoded[0] = Topic.bytes(for: header.type, suffix: expected.topicSuffix)
         }
+        if vector.olderForm == true {
+            encoded[1] = Array(encoded[1].prefix(frames[1].count))
+        }
         #expect(encoded == frames)
     }
 

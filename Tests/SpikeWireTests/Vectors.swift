@@ -50,6 +50,9 @@ struct Vector: Decodable, CustomStringConvertible {
     var receiver: String
     var rejection: String?
     var message: ExpectedMessage?
+    /// An older form of a header (shorter) that decoders still accept; encoders write the current
+    /// one, which begins with the same bytes.
+    var olderForm: Bool?
     var description: String { name }
 }
 
@@ -78,7 +81,7 @@ enum IntegerArray: Decodable {
 }
 
 struct ExpectedStages: Decodable {
-    var received: UInt64, windowBuilt: UInt64, forwardDone: UInt64, published: UInt64
+    var received: UInt64, windowBuilt: UInt64, forwardDone: UInt64, published: UInt64, dequeued: UInt64
 }
 
 /// The union of the fields of every message type, as the manifest writes them.

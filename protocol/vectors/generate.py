@@ -12,6 +12,7 @@ Usage: .venv/bin/python protocol/vectors/generate.py [OUTPUT_DIR]   (default: th
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import struct
 import sys
@@ -46,7 +47,7 @@ def expand(spec) -> np.ndarray:
 
 
 STAGES = StageTimestamps(received=1_000_000_000, window_built=1_000_150_000,
-                         forward_done=1_004_900_000, published=1_004_950_000)
+                         forward_done=1_004_900_000, published=1_004_950_000, dequeued=1_000_040_000)
 
 
 def describe(message) -> dict:
@@ -220,6 +221,8 @@ def invalid_messages(valid: dict[str, list[bytes]]) -> list[tuple[str, str, list
         ("watermark_with_events", "a watermark message with event_count 1",
          with_header(valid["watermark"], event_count=1), R.PAYLOAD_SIZE, "any"),
         ("output_without_readout", "output topic without '/<readout>'", [b"output", *output[1:]], R.BAD_TOPIC, "any"),
+        ("output_header_81_bytes", "output header of 81 bytes (80 and 88 are valid)",
+         [output[0], output[1][:81], *output[2:]], R.HEADER_SIZE, "any"),
         ("output_values_short", "values frame one float short", [*output[:3], output[3][:-4]], R.PAYLOAD_SIZE, "any"),
         ("output_raw_flag_without_frame", "raw-values flag set but only four frames",
          [output[0], patched(output[1], 6, b"\x01"), *output[2:]], R.FRAME_COUNT, "any"),
@@ -350,6 +353,14 @@ def main(out_dir: Path) -> None:
         (out_dir / f"{name}.bin").write_bytes(container(frames))
         manifest["vectors"].append({"name": name, "file": f"{name}.bin", "why": why, "expect": "accept",
                                     "receiver": "any", "message": described})
+    # A daemon older than dequeued_ns sends 80-byte output headers: accepted, dequeued 0.
+    frames = [valid["output_basic"][0], valid["output_basic"][1][:80], *valid["output_basic"][2:]]
+    basic = next(message for name, _, message in valid_messages() if name == "output_basic")
+    described = describe(dataclasses.replace(basic, stages=dataclasses.replace(basic.stages, dequeued=0)))
+    (out_dir / "output_header_80_bytes.bin").write_bytes(container(frames))
+    manifest["vectors"].append({"name": "output_header_80_bytes", "file": "output_header_80_bytes.bin",
+                                "why": "an older daemon's output header, without dequeued_ns", "expect": "accept",
+                                "receiver": "any", "message": described, "older_form": True})
     # The later vectors' sequence numbers show an in-order stream of source 7.
     assert valid["watermark"][1][16] == 4
     for name, why, frames, reason, receiver in invalid_messages(valid):

@@ -1,6 +1,7 @@
 """The ``poyo-rt`` command: one entry point, a subcommand per job.
 
     poyo-rt replay SESSION --model MODEL [...]               # a recorded session through the daemon, scored
+    poyo-rt profile --model MODEL [--sweep ...] [--report DIR]  # latency per stage, cost curve, capacity
     poyo-rt export CHECKPOINT OUTPUT.safetensors [options]   # torch_brain checkpoint -> model file
 """
 
@@ -12,6 +13,7 @@ from typing import Optional, Sequence
 
 COMMANDS = {
     "replay": ("poyo_rt.replay_command", "play a recorded session (NWB, temporaldata, poyo-rt) through the daemon and score it"),
+    "profile": ("poyo_rt.profiling.command", "measure the daemon's latency per stage under a load, sweep loads, compare runs"),
     "export": ("poyo_rt.export", "convert a torch_brain checkpoint into a poyo-rt model file"),
 }
 

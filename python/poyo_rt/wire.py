@@ -27,8 +27,10 @@ MAX_DAEMON_COUNTERS = 256
 PREAMBLE = struct.Struct("<4sBBH")
 #: magic, version, type, flags, source_id, event_count, sequence, tick_rate, watermark
 RIG_HEADER = struct.Struct("<4sBBHIIQQq")
-#: magic, version, type, flags, Q, D, tick_sequence, tick_rate, window_start, window_end, 4 stages
-OUTPUT_HEADER = struct.Struct("<4sBBHIIQQqqQQQQ")
+#: magic, version, type, flags, Q, D, tick_sequence, tick_rate, window_start, window_end, 4 stages, dequeued
+OUTPUT_HEADER = struct.Struct("<4sBBHIIQQqqQQQQQ")
+#: The output header before ``dequeued_ns`` was appended (80 bytes): still accepted, dequeued 0.
+OUTPUT_HEADER_WITHOUT_DEQUEUED = struct.Struct("<4sBBHIIQQqqQQQQ")
 #: magic, version, type, flags, 14 u64 counters, rejection_count, state
 STATUS_HEADER = struct.Struct("<4sBBH14QII")
 #: Behaviour header: preamble, source_id, sample_count Q, sequence, tick_rate, dimension D, reserved 0.
@@ -156,6 +158,8 @@ class StageTimestamps:
     window_built: int
     forward_done: int
     published: int
+    #: The scheduler took the tick from the ingest ring (0 from a daemon that predates the field).
+    dequeued: int = 0
 
 
 @dataclass
@@ -337,7 +341,7 @@ def encode(message: Message) -> list[bytes]:
         s = message.stages
         header = OUTPUT_HEADER.pack(*_preamble(MessageType.OUTPUT, flags), q, d, message.tick_sequence,
                                     message.tick_rate, message.window_start, message.window_end,
-                                    s.received, s.window_built, s.forward_done, s.published)
+                                    s.received, s.window_built, s.forward_done, s.published, s.dequeued)
         frames = [message.topic.encode("ascii"), header, message.timestamps.tobytes(), message.values.tobytes()]
         if message.raw_values is not None:
             frames.append(message.raw_values.tobytes())
@@ -446,9 +450,10 @@ def _decode_output(frames: Sequence[bytes]) -> Output:
     has_raw = bool(flags & OUTPUT_HAS_RAW_VALUES)
     if len(frames) != (5 if has_raw else 4):
         raise WireError(Rejection.FRAME_COUNT, f"{len(frames)} frames")
-    if len(frames[1]) != OUTPUT_HEADER.size:
+    layout = {OUTPUT_HEADER.size: OUTPUT_HEADER, OUTPUT_HEADER_WITHOUT_DEQUEUED.size: OUTPUT_HEADER_WITHOUT_DEQUEUED}
+    if len(frames[1]) not in layout:
         raise WireError(Rejection.HEADER_SIZE, f"{len(frames[1])} bytes")
-    (_, _, _, _, q, d, tick_sequence, tick_rate, start, end, *stages) = OUTPUT_HEADER.unpack(frames[1])
+    (_, _, _, _, q, d, tick_sequence, tick_rate, start, end, *stages) = layout[len(frames[1])].unpack(frames[1])
     if q > MAX_OUTPUT_COUNT or d > MAX_OUTPUT_DIMENSION:
         raise WireError(Rejection.TOO_MANY, f"{q} x {d}")
     if len(frames[2]) != q * 8 or any(len(f) != q * d * 4 for f in frames[3:]):

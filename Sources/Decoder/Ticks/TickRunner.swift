@@ -10,6 +10,8 @@ public struct DueTick: Equatable, Sendable {
     public let receivedAt: UInt64
     /// This tick's number in the daemon's tick sequence (run or skipped ticks all count).
     public let sequence: UInt64
+    /// When the scheduler took it, its watermark drained from the ring (CLOCK_MONOTONIC ns).
+    public var dequeuedAt: UInt64 = 0
 }
 
 /// The scheduler's work, without threads or sockets (so that live runs, replays and tests share
@@ -132,7 +134,9 @@ public final class TickRunner {
             nextSequence &+= UInt64(ready.skipped)
         }
         defer { nextSequence &+= 1 }
-        return DueTick(tick: ready.tick, windowStart: ready.tick - schedule.sequenceTicks, receivedAt: watermarkReceivedAt, sequence: nextSequence)
+        return DueTick(
+            tick: ready.tick, windowStart: ready.tick - schedule.sequenceTicks, receivedAt: watermarkReceivedAt, sequence: nextSequence,
+            dequeuedAt: MonotonicClock.nanoseconds())
     }
 
     /// Counts a due tick that will not run (its deadline cannot be met).
@@ -168,7 +172,7 @@ public final class TickRunner {
         let done = MonotonicClock.nanoseconds()
         counters.ticksRun.increment()
         let outputTicks = assembler.outputTicks(tick: due.tick, clock: clock)
-        let stages = StageTimestamps(received: due.receivedAt, windowBuilt: built, forwardDone: done, published: 0)
+        let stages = StageTimestamps(received: due.receivedAt, windowBuilt: built, forwardDone: done, published: 0, dequeued: due.dequeuedAt)
         return binding.readouts.map { spec in
             let readout = output.readouts.first { $0.spec.name == spec.name }!
             let header = OutputHeader(

@@ -1,5 +1,5 @@
-"""Reports: inline-SVG plots (``svg``), self-contained HTML pages (``page``), and the replay
-report (``replay_report``)."""
+"""Reports: inline-SVG plots (``svg``), self-contained HTML pages (``page``), the replay
+report (``replay_report``) and the profile report (``profile_report``)."""
 
 from . import page, svg
 

@@ -1,0 +1,144 @@
+"""``poyo-rt profile`` end to end: the real daemon (``poyo serve``), real sockets, a synthetic
+Poisson rig in real time; the report files, the per-stage arithmetic, a forced slow tick, a
+sweep and a comparison."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+
+import numpy as np
+import pytest
+from conftest import DEMO, poyo_binary
+
+from poyo_rt.profiling import histograms
+from poyo_rt.profiling.ticks import SPANS, STAGES
+from poyo_rt.report import profile_report
+
+MODEL = DEMO / "poyo_demo.safetensors"  # small: a short run in CI
+BURST_AT = 2.5  # seconds of the stream; ticks from 1.0 s (the first whole window) to 4.0 s
+
+
+def profile(*args, timeout=300):
+    command = [sys.executable, "-m", "poyo_rt.cli", "profile", "--model", str(MODEL), "--poyo-bin", str(poyo_binary()),
+               "--quiet", *map(str, args)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stderr + result.stdout
+    return result
+
+
+@pytest.fixture(scope="module")
+def burst(tmp_path_factory):
+    """3 s measured at 20 units x 10 Hz, with 60000 spikes within 1 ms at 2.5 s."""
+    out = tmp_path_factory.mktemp("profile")
+    result = profile("--units", 20, "--rate", 10, "--seconds", 3, "--burst-at", BURST_AT, "--burst-spikes", 60000,
+                     "--report", out)
+    return out, json.loads((out / "profile.json").read_text()), result.stdout
+
+
+def test_report_files_exist_and_are_well_formed(burst):
+    out, report, stdout = burst
+    assert {p.name for p in out.iterdir()} == {"profile.json", "profile.html", "ticks.csv"}
+    html = (out / "profile.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "the page fetches nothing"
+    svgs = re.findall(r"<svg.*?</svg>", html, re.DOTALL)
+    assert len(svgs) >= 5  # histograms, over time, median tick, CPU, memory
+    for element in svgs:
+        ElementTree.fromstring(element)  # each plot is well-formed XML
+    run = report["runs"][0]
+    assert report["format"] == "poyo-rt profile 1" and report["machine"]["cpu"] and report["machine"]["daemon_threads"]
+    assert report["model"]["kind"] == "POYO" and report["model"]["parameters"] > 0 and report["model"]["gflop_per_window"] > 0
+    assert run["ticks"]["expected"] == 151 and run["ticks"]["lost"] == 0
+    assert run["daemon"]["process"]["rss_mb_max"] > 1 and run["daemon"]["process"]["cpu_seconds"] > 0
+    assert "end_to_end" in stdout and "skipped" in stdout  # the terminal summary
+
+
+def test_stages_add_up_to_the_end_to_end_latency(burst):
+    out, report, _ = burst
+    with open(out / "ticks.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    ran = [r for r in rows if r["state"] == "run"]
+    assert len(ran) == report["runs"][0]["ticks"]["run"] > 50
+    for r in ran:
+        stamps = [int(r[c]) for c in ("rig_sent_ns", "received_ns", "dequeued_ns", "window_built_ns", "forward_done_ns",
+                                      "published_ns", "delivered_ns")]
+        assert stamps == sorted(stamps), r  # one clock (CLOCK_MONOTONIC) on both sides
+        # Integer nanoseconds: the stages add up exactly (the clock's resolution is 1 ns).
+        assert sum(int(r[f"{name}_ns"]) for name, *_ in STAGES) == int(r["end_to_end_ns"])
+        assert int(r["end_to_end_ns"]) == stamps[-1] - stamps[0]
+    series = report["runs"][0]["series"]
+    for i, state in enumerate(series["state"]):
+        if state == "run":
+            total = sum(series[f"{name}_ms"][i] for name, *_ in STAGES)
+            assert total == pytest.approx(series["end_to_end_ms"][i], abs=1e-5)  # ms rounded to 1 ns
+
+
+def test_histograms_hold_every_tick_to_their_precision(burst):
+    out, report, _ = burst
+    run = report["runs"][0]
+    with open(out / "ticks.csv", newline="") as f:
+        e2e = np.array([int(r["end_to_end_ns"]) for r in csv.DictReader(f) if r["state"] == "run"])
+    h = histograms.decode(run["histograms"]["end_to_end"])
+    assert h.get_total_count() == len(e2e)
+    assert h.get_max_value() == pytest.approx(e2e.max(), rel=1e-3)
+    assert run["latency_ms"]["end_to_end"]["p50"] == pytest.approx(np.percentile(e2e, 50, method="lower") / 1e6, rel=2e-3)
+    assert {name for name, *_ in STAGES + SPANS} <= set(run["histograms"])
+
+
+def test_a_burst_shows_up_as_skipped_ticks(burst):
+    out, report, _ = burst
+    run = report["runs"][0]
+    skipped = run["series"]["skipped_s"]
+    # The windows holding the burst (ticks 2.52 s to 3.5 s) cost ~100x a normal one: the daemon's
+    # predictor skips them rather than miss the deadlines of those behind.
+    after = [t for t in skipped if BURST_AT < t <= BURST_AT + 1.0]
+    assert after and run["ticks"]["skipped"] == len(skipped) == run["counters"]["ticks_skipped"]
+    assert run["ticks"]["deadline_missed"] >= len(skipped)
+    with open(out / "ticks.csv", newline="") as f:
+        rows = {float(r["window_end_s"]): r for r in csv.DictReader(f)}
+    assert all(rows[t]["state"] == "skipped" and rows[t]["deadline_missed"] == "1" for t in after)
+    assert max(run["series"]["tokens"]) > 60_000  # the burst's windows
+    html = (out / "profile.html").read_text()  # the plot marks them
+    assert f"{len(skipped)} skipped / lost tick(s) marked at the top" in html
+
+
+def test_sweep_and_comparison(burst, tmp_path):
+    profile("--sweep", "units=10,40", "rate=10", "--seconds", 1.5, "--report", tmp_path / "sweep")
+    report = json.loads((tmp_path / "sweep" / "profile.json").read_text())
+    points = report["sweep"]["points"]
+    assert [(p["units"], p["rate_hz"]) for p in points] == [(10, 10.0), (40, 10.0)] and points[0]["tokens"] < points[1]["tokens"]
+    assert {"ticks-10u-10hz.csv", "ticks-40u-10hz.csv"} <= {p.name for p in (tmp_path / "sweep").iterdir()}
+    assert "Cost curve" in (tmp_path / "sweep" / "profile.html").read_text()
+    result = subprocess.run([sys.executable, "-m", "poyo_rt.cli", "profile", "--compare", str(burst[0] / "profile.json"),
+                             str(tmp_path / "sweep" / "profile.json"), "--report", str(tmp_path / "compare")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    comparison = json.loads((tmp_path / "compare" / "comparison.json").read_text())
+    assert set(comparison["stages"]) == {name for name, *_ in STAGES + SPANS}
+    assert comparison["stages"]["forward"]["b"]["n"] == sum(r["ticks"]["run"] for r in report["runs"])
+
+
+def test_capacity_is_the_largest_load_that_holds():
+    def run(units, tokens, e2e_p99, missed):
+        lat = {s: {"p50": e2e_p99 / 2, "p99": e2e_p99, "max": e2e_p99 * 1.2} for s in ("forward", "daemon", "end_to_end")}
+        return {"label": f"{units} units", "load": {"units": units, "rate_hz": 20.0}, "tokens_per_window": {"mean": tokens},
+                "latency_ms": lat, "ticks": {"skipped": missed, "deadline_missed": missed, "expected": 250}, "daemon": {}}
+    sweep = profile_report.sweep_curve([run(500, 11000, 30.0, 20), run(100, 2200, 5.0, 0), run(200, 4400, 10.0, 0)], 0.02)
+    assert [p["units"] for p in sweep["points"]] == [100, 200, 500]
+    assert sweep["capacity"]["largest_holding"]["units"] == 200
+    assert sweep["capacity"]["end_to_end_p99_crosses_hop_at_tokens"] == pytest.approx(4400 + 0.5 * 6600)
+    assert "200 units" in profile_report.capacity_line(sweep)
+
+
+def test_a_recorded_session_is_profiled_with_the_replays_readers(tmp_path):
+    profile("--session", DEMO / "session.safetensors", "--start", 241, "--seconds", 1.5, "--report", tmp_path)
+    run = json.loads((tmp_path / "profile.json").read_text())["runs"][0]
+    assert run["load"]["stream"].startswith("recorded session session.safetensors")
+    # Ticks every 20 ms from 242.0 s (241 s + the 1 s window) to 243.5 s.
+    assert run["ticks"]["expected"] == 76 and run["series"]["window_end_s"][0] == 242.0
+    assert run["ticks"]["run"] + run["ticks"]["skipped"] == 76 and run["counters"]["unknown_units"] == 0
