@@ -9,15 +9,16 @@ struct BenchCommand: ParsableCommand {
         discussion: """
             Each iteration draws a new window of spikes from U units of the model's vocabulary
             at HZ (start/end tokens for every unit included), builds it as torch_brain's tokenizer
-            does, and times the forward pass alone. Compare with tools/bench_torch_brain.py run
-            back to back on the same model.
+            does, and times the forward pass alone. tools/bench_peers.py runs the alternatives
+            (torch eager, torch.compile, ONNX Runtime) on the same kind of windows.
             """
     )
 
     @Option(help: "Model file.") var model: String
-    @Option(help: "Units in the window (taken from the model's unit vocabulary).") var units = 200
+    @Option(parsing: .unconditional, help: "Units in the window, taken from the model's unit vocabulary (default 200, or all of its units if fewer).")
+    var units: Int?
     @Option(help: "Firing rate of every unit, Hz.") var rate = 20.0
-    @Option(help: "Threads of the model (the caller and threads - 1 workers).") var threads = 1
+    @Option(parsing: .unconditional, help: "Threads of the model, 1 to 64 (the caller and threads - 1 workers).") var threads = 1
     @Option(help: "Timed iterations.") var iterations = 200
     @Option(help: "Untimed iterations first.") var warmup = 20
     @Option(help: "Output queries per window (evenly spaced, the last at the window end).") var queries = 1
@@ -25,7 +26,8 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func validate() throws {
-        guard units >= 1 else { throw ValidationError("--units must be at least 1") }
+        guard (units ?? 1) >= 1 else { throw ValidationError("--units must be at least 1") }
+        guard (1...64).contains(threads) else { throw ValidationError("--threads must be 1 to 64 (the model's threads: the caller and threads - 1 workers)") }
         guard rate.isFinite, rate >= 0 else { throw ValidationError("--rate must be a non-negative number of Hz") }
         guard iterations >= 1, warmup >= 0 else { throw ValidationError("--iterations must be at least 1 and --warmup at least 0") }
         guard queries >= 1 else { throw ValidationError("--queries must be at least 1") }
@@ -36,8 +38,13 @@ struct BenchCommand: ParsableCommand {
         let d = model.description
         let h = d.hyperparameters
         let vocabulary = d.unitVocab.filter { $0.key != "NA" }.sorted { $0.value < $1.value }.map(\.value)
+        let units = self.units ?? min(200, vocabulary.count)
         guard units > 0, units <= vocabulary.count else {
             throw CommandError("--units \(units): the model has \(vocabulary.count) units")
+        }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        if threads > cores {
+            FileHandle.standardError.write(Data("note: --threads \(threads) on \(cores) CPUs: the threads share cores and every parallel region waits for the slowest\n".utf8))
         }
         let session = d.sessionVocab.filter { $0.key != "NA" }.map(\.value).min() ?? 0
         let tokenizer = WindowTokenizer(

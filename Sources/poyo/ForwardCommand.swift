@@ -13,7 +13,7 @@ struct ForwardCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Model file (tools/export_torch_brain.py writes one).") var model: String
+    @Option(help: "Model file (`poyo-rt export` writes one).") var model: String
     @Option(help: "Window inputs (safetensors).") var inputs: String
     @Option(help: "Where to write the outputs (safetensors).") var output: String
     @Flag(help: "Write physical units (raw * std + mean) instead of the raw outputs.") var physical = false

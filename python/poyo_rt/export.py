@@ -63,10 +63,10 @@ IGNORED_CONFIG_KEYS = {"_target_", "ffn_dropout", "lin_dropout", "atn_dropout", 
 
 
 EXAMPLES = """examples:
-  export_torch_brain.py poyo_mp.ckpt poyo_mp.safetensors        # Lightning checkpoint (config inside)
-  export_torch_brain.py state_dict.pt m.safetensors --config model.yaml --readout cursor_velocity_2d \\
-      --normalization cursor_velocity_2d:0,0:20,20                # 0.1.x state dict
-  export_torch_brain.py state_dict.pt m.safetensors --sequence-length 1 --latent-step 0.125   # 0.2.x, dim_out
+  poyo-rt export poyo_mp.ckpt poyo_mp.safetensors        # Lightning checkpoint (config inside)
+  poyo-rt export state_dict.pt m.safetensors --config model.yaml --readout cursor_velocity_2d \\
+      --normalization cursor_velocity_2d:0,0:20,20         # 0.1.x state dict
+  poyo-rt export state_dict.pt m.safetensors --sequence-length 1 --latent-step 0.125   # 0.2.x, dim_out
 """
 
 
@@ -424,7 +424,7 @@ def convert(state_dict: dict, hparams: dict, args, source: dict) -> tuple[dict, 
 # --------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=EXAMPLES,
+    p = argparse.ArgumentParser(prog="poyo-rt export", description=__doc__.split("\n\n")[0], epilog=EXAMPLES,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint", help="Lightning .ckpt or torch.save'd state dict")
     p.add_argument("output", help="model file to write (.safetensors)")
@@ -470,7 +470,7 @@ def main(argv=None) -> int:
         description, tensors = convert(state_dict, hparams, args, {"checkpoint": Path(args.checkpoint).name})
         mf.write_model_file(args.output, description, tensors)
     except (ExportError, mf.ModelFileError, OSError) as e:
-        print(f"export_torch_brain: error: {e}", file=sys.stderr)
+        print(f"poyo-rt export: error: {e}", file=sys.stderr)
         return 1
     r = ", ".join(f"{x['name']}[{x['dim']}]" for x in description["readouts"])
     print(f"wrote {args.output}: {description['kind']} dim {description['hyperparameters']['dim']} "

@@ -203,7 +203,7 @@ def assert_refused(r, *fragments):
     assert r.returncode != 0
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1, r.stderr
-    assert lines[0].startswith("export_torch_brain: error:")
+    assert lines[0].startswith("poyo-rt export: error:")
     for f in fragments:
         assert f in lines[0], lines[0]
 

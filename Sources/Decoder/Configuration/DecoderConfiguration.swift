@@ -28,7 +28,7 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
         }
     }
 
-    /// Model file (tools/export_torch_brain.py).
+    /// Model file (`poyo-rt export` writes one).
     public var model: String
     /// The session vocabulary word of the recording being decoded.
     public var session: String

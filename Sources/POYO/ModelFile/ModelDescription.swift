@@ -94,7 +94,7 @@ public struct ModelDescription: Codable, Sendable {
     static func read(from file: SafeTensorsFile) throws(ModelFileError) -> ModelDescription {
         let path = file.path
         guard let json = file.metadata[metadataKey] else {
-            throw ModelFileError(.badMetadata, path: path, "not a poyo-rt model file: \(whatItIs(file)); a model file is made from a torch_brain checkpoint by tools/export_torch_brain.py (docs/model-format.md)")
+            throw ModelFileError(.badMetadata, path: path, "not a poyo-rt model file: \(whatItIs(file)); a model file is made from a torch_brain checkpoint by `poyo-rt export` (docs/model-format.md)")
         }
         let description: ModelDescription
         do {
@@ -109,7 +109,7 @@ public struct ModelDescription: Codable, Sendable {
     /// What a safetensors file without a model description is, as far as can be told.
     static func whatItIs(_ file: SafeTensorsFile) -> String {
         if file.metadata["poyo_rt_session"] != nil {
-            return "it is a poyo-rt session file (docs/session-format.md: recorded spikes and behaviour, e.g. for tools/run_demo.py --session)"
+            return "it is a poyo-rt session file (docs/session-format.md: recorded spikes and behaviour, e.g. for `poyo-rt replay`)"
         }
         if file.tensors["input_unit_index"] != nil {
             return "it is a window file (the inputs of `poyo forward --inputs`)"

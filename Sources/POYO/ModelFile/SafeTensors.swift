@@ -70,6 +70,15 @@ public struct SafeTensorsFile: Sendable {
         guard bytes.count >= 8 else {
             throw broken(.truncated, "the file starts with an 8-byte header length", "the file is \(bytes.count) bytes")
         }
+        // Files a user may give by mistake, named before their first bytes are read as a length.
+        if bytes.starts(with: [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]) {
+            throw ModelFileError(
+                .corruptHeader, path: path,
+                "not a safetensors file: it is an HDF5 file (a recording in NWB or temporaldata? `poyo-rt replay` plays those; a model file comes from `poyo-rt export`)")
+        }
+        if bytes.starts(with: Array("PYRTCAP1".utf8)) {
+            throw ModelFileError(.corruptHeader, path: path, "not a safetensors file: it is a capture log of `poyo serve` (`poyo replay` or `poyo-rt replay` read it)")
+        }
         let headerLength = UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self))
         guard headerLength <= Self.maxHeaderSize else {
             throw broken(.corruptHeader, "the header is at most \(Self.maxHeaderSize) bytes", "the header length says \(headerLength) bytes")
