@@ -2,7 +2,7 @@
 """The calibration proof, offline: does `poyo-rt calibrate` on 3 minutes of a new session reach
 what a model trained on that session from the start reaches?
 
-    /tmp/tb/bin/python tools/calibration_experiment.py [--out /tmp/calibration] [--base-seconds 240]
+    /tmp/tb/bin/python tools/calibration_experiment.py [--out /tmp/calibration] [--base-seconds 480 --steps 900] [--new-seed 104] [--reuse-base]
 
 1. Sessions from tools/make_demo_session.py with different seeds (different unit populations:
    channel ids, baselines, tuning depths, preferred directions; different cursor paths), each
@@ -18,7 +18,7 @@ what a model trained on that session from the start reaches?
      (all of them: the data calibration had, and the same step budget as the base);
    - uncalibrated: the base with the new session's units and session added at initialization
      (what calibration starts from).
-Writes OUT/results.json and prints a table. CPU, one thread; a few minutes per model.
+Writes OUT/results-s<new seed>.json and prints a table. CPU, one thread; a few minutes per model.
 """
 
 from __future__ import annotations
@@ -156,6 +156,7 @@ def main(argv=None) -> int:
     p.add_argument("--base-seconds", type=float, default=240, help="training time cap of the base and the from-scratch model")
     p.add_argument("--steps", type=int, default=2500)
     p.add_argument("--stride", type=int, default=2, help="score every n-th cursor sample (100 Hz)")
+    p.add_argument("--reuse-base", action="store_true", help="keep OUT/base.safetensors if it exists (another --new-seed)")
     p.add_argument("--calibrate-args", default="", help="extra options for poyo-rt calibrate")
     args = p.parse_args(argv)
     import torch
@@ -168,12 +169,16 @@ def main(argv=None) -> int:
     results = {"config": CONFIG, "base_sessions": [p.name for p in base_paths], "new_session": new_path.name,
                "calibration_minutes": args.minutes}
 
-    print(f"base: training on {len(base_paths)} sessions x 5 min", flush=True)
-    base_datas = [session_data(path, minutes=10) for path in base_paths]
-    model, norm, steps, seconds = train(base_datas, args.base_seconds, args.steps, seed=0)
     base = args.out / "base.safetensors"
-    export(model, norm, [d.session_word for d in base_datas], base)
-    results["base_training"] = {"steps": steps, "seconds": round(seconds, 1)}
+    if args.reuse_base and base.exists():
+        print(f"base: reusing {base}", flush=True)
+        results["base_training"] = "reused"
+    else:
+        print(f"base: training on {len(base_paths)} sessions x 5 min", flush=True)
+        base_datas = [session_data(path, minutes=10) for path in base_paths]
+        model, norm, steps, seconds = train(base_datas, args.base_seconds, args.steps, seed=0)
+        export(model, norm, [d.session_word for d in base_datas], base)
+        results["base_training"] = {"steps": steps, "seconds": round(seconds, 1)}
 
     print(f"from scratch: training on the new session's first {args.minutes:g} min", flush=True)
     scratch_data = session_data(new_path, minutes=args.minutes)
@@ -200,7 +205,7 @@ def main(argv=None) -> int:
     r = results["r2_test"]
     results["calibrated_over_scratch"] = r["calibrated"] / r["from_scratch"]
     results["test_span"] = f"{after:.0f} s to the end (300 s), window end every {args.stride * 10} ms"
-    (args.out / "results.json").write_text(json.dumps(results, indent=1))
+    (args.out / f"results-s{args.new_seed}.json").write_text(json.dumps(results, indent=1))
     print(json.dumps(results, indent=1))
     return 0
 
