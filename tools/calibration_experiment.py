@@ -18,6 +18,9 @@ what a model trained on that session from the start reaches?
      (all of them: the data calibration had, and the same step budget as the base);
    - uncalibrated: the base with the new session's units and session added at initialization
      (what calibration starts from).
+   With --daemon, also through the daemon: `poyo-rt replay` plays the same minutes into `poyo serve`
+   over its sockets with the calibrated and the from-scratch files, and an old session with the
+   calibrated file (it must decode it as the base does).
 Writes OUT/results-s<new seed>.json and prints a table. CPU, one thread; a few minutes per model.
 """
 
@@ -147,6 +150,17 @@ def score(model_path: Path, session_path: Path, start_s: float, stride: int, ext
     return r2_score(np.concatenate(targets), np.concatenate(preds))
 
 
+def replay_r2(model_path: Path, session_path: Path, start_s: float, report: Path) -> float:
+    """R² of `poyo-rt replay` (the daemon, `poyo serve`, over its sockets, lock step, a decode every
+    20 ms) of the session from `start_s` to its end."""
+    command = [sys.executable, "-m", "poyo_rt.cli", "replay", str(session_path), "--model", str(model_path),
+               "--interval", f"{start_s:g}:300", "--quiet", "--report", str(report)]
+    subprocess.run(command, check=True, env={"PYTHONPATH": str(ROOT / "python"), "PATH": "/usr/bin:/bin"},
+                   cwd=ROOT, stdout=subprocess.DEVNULL)
+    readouts = json.loads((report / "report.json").read_text())["readouts"]
+    return float(readouts[READOUT]["r2_mean"])
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=Path("/tmp/calibration"))
@@ -156,6 +170,8 @@ def main(argv=None) -> int:
     p.add_argument("--base-seconds", type=float, default=240, help="training time cap of the base and the from-scratch model")
     p.add_argument("--steps", type=int, default=2500)
     p.add_argument("--stride", type=int, default=2, help="score every n-th cursor sample (100 Hz)")
+    p.add_argument("--daemon", action="store_true", help="also score by replaying through `poyo serve` "
+                   "(poyo-rt replay; needs .build/release/poyo or $POYO_BIN, and pyzmq)")
     p.add_argument("--reuse-base", action="store_true", help="keep OUT/base.safetensors if it exists (another --new-seed)")
     p.add_argument("--calibrate-args", default="", help="extra options for poyo-rt calibrate")
     args = p.parse_args(argv)
@@ -183,11 +199,11 @@ def main(argv=None) -> int:
     print(f"from scratch: training on the new session's first {args.minutes:g} min", flush=True)
     scratch_data = session_data(new_path, minutes=args.minutes)
     model, norm, steps, seconds = train([scratch_data], args.base_seconds, args.steps, seed=1)
-    scratch = args.out / "scratch.safetensors"
+    scratch = args.out / f"scratch-s{args.new_seed}.safetensors"
     export(model, norm, [scratch_data.session_word], scratch)
     results["scratch_training"] = {"steps": steps, "seconds": round(seconds, 1)}
 
-    calibrated = args.out / "calibrated.safetensors"
+    calibrated = args.out / f"calibrated-s{args.new_seed}.safetensors"
     command = [sys.executable, "-m", "poyo_rt.cli", "calibrate", "--model", str(base), "--recording", str(new_path),
                "--minutes", str(args.minutes), "--threads", "1", "--output", str(calibrated), *args.calibrate_args.split()]
     print("$ " + " ".join(command[2:]), flush=True)
@@ -202,6 +218,13 @@ def main(argv=None) -> int:
         "uncalibrated": score(base, new_path, after, args.stride, extend=True),
         "base_on_a_base_session": score(base, base_paths[0], after, args.stride),
     }
+    if args.daemon:
+        results["r2_test_through_daemon"] = {
+            "calibrated": replay_r2(calibrated, new_path, after, args.out / f"replay-calibrated-s{args.new_seed}"),
+            "from_scratch": replay_r2(scratch, new_path, after, args.out / f"replay-scratch-s{args.new_seed}"),
+            "calibrated_on_a_base_session": replay_r2(calibrated, base_paths[0], after, args.out / "replay-old"),
+            "base_on_a_base_session": replay_r2(base, base_paths[0], after, args.out / "replay-base"),
+        }
     r = results["r2_test"]
     results["calibrated_over_scratch"] = r["calibrated"] / r["from_scratch"]
     results["test_span"] = f"{after:.0f} s to the end (300 s), window end every {args.stride * 10} ms"
