@@ -2,8 +2,9 @@
 
     poyo-rt calibrate --model BASE --recording REC [--minutes 3] --output NEW.safetensors
 
-BASE is a poyo-rt model file or a torch_brain checkpoint; REC any recording ``poyo-rt replay``
-reads (NWB, temporaldata, poyo-rt session file). The first ``--minutes`` of REC (from its first
+BASE is a poyo-rt model file or a torch_brain checkpoint; REC a capture log of ``poyo serve`` with
+the task's behaviour messages, or any recording ``poyo-rt replay`` reads (NWB, temporaldata,
+poyo-rt session file). The first ``--minutes`` of REC (from its first
 behaviour sample) are used: the first 80 % to fit, the last 20 % held out to score every epoch
 and stop early. NEW holds every word of BASE (decoding the old sessions exactly as BASE does) and
 the recording's units and session; its ``source.calibration`` says how it was made. Needs torch
@@ -32,14 +33,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="poyo-rt calibrate", description=__doc__.split("\n\n")[0], epilog=EXAMPLES,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="base model: a poyo-rt model file or a torch_brain checkpoint")
-    p.add_argument("--recording", required=True, help="NWB, temporaldata HDF5 or poyo-rt session file of the new session")
+    p.add_argument("--recording", required=True, help="the new session: a capture log of poyo serve (with the task's "
+                                                       "behaviour), an NWB, temporaldata HDF5 or poyo-rt session file")
     p.add_argument("--output", required=True, help="calibrated model file to write (.safetensors)")
     p.add_argument("--minutes", type=float, default=3.0, help="minutes of the recording to use, from its start (default 3)")
     p.add_argument("--holdout", type=float, default=0.2, help="fraction held out at the end for validation (default 0.2)")
     p.add_argument("--session-word", help="the new session's vocabulary word (default: the recording's session id)")
     p.add_argument("--unit-prefix", help="rig unit N becomes the word PN (default: the file's unit words, "
                                          "else '<session word>/unit_')")
-    p.add_argument("--behaviour", help="the behaviour series to fit (default: the readout's value_key, e.g. cursor.vel)")
+    p.add_argument("--behaviour", help="the behaviour series to fit (default: the readout's value_key, e.g. cursor.vel; "
+                                       "capture logs: the readout's name)")
     p.add_argument("--readout", help="the readout to fit (default: the model's first)")
     p.add_argument("--epochs", type=int, default=200, help="at most this many epochs (default 200)")
     p.add_argument("--patience", type=int, default=20, help="stop after this many epochs without a better held-out R²")
@@ -82,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
     from .. import model_file as mf
     from ..sessions import read_recording
     from . import torch_model
+    from .capture_source import is_capture_log, read_capture_recording
     from .data import CalibrationData
     from .fit import Calibration, FitSettings
 
@@ -90,7 +94,10 @@ def run(args: argparse.Namespace) -> int:
     wall = time.perf_counter()
     description, tensors = torch_model.read_base(args.model)
     readout = choose_readout(description, args.readout)
-    recording = read_recording(args.recording, behaviour=args.behaviour or readout.get("value_key"))
+    if is_capture_log(args.recording):
+        recording = read_capture_recording(args.recording, args.behaviour or readout["name"])
+    else:
+        recording = read_recording(args.recording, behaviour=args.behaviour or readout.get("value_key"))
     behaviour = next(iter(recording.behaviour.values()))
     session_word = args.session_word or recording.session_id or Path(args.recording).stem
     words, prefix = unit_words(recording, session_word, args.unit_prefix)
