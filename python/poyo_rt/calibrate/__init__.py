@@ -9,6 +9,7 @@ The result is a model file whose vocabularies hold the old words and the new one
   calibration span with a training and a held-out part, and torch_brain-style windows of it.
 - ``poyo_rt.calibrate.torch_model``: model file / checkpoint <-> torch_brain model (needs torch).
 - ``poyo_rt.calibrate.fit``: the fit itself (needs torch).
+- ``poyo_rt.calibrate.capture_source``: a daemon capture log as a ``Recording``.
 - ``poyo_rt.calibrate.command``: the ``poyo-rt calibrate`` command line.
 
 torch and torch_brain are an optional extra (``pip install './python[calibrate]'``); importing
