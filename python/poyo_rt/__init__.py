@@ -4,6 +4,8 @@
   (docs/replay.md); ``poyo_rt.sessions.read_recording`` reads NWB, temporaldata and poyo-rt
   session files into one ``Recording``; ``poyo_rt.report`` draws reports (inline SVG, HTML).
 - ``poyo-rt export`` (``poyo_rt.export``): torch_brain checkpoint -> model file (``poyo_rt.model_file``).
+- ``poyo-rt calibrate`` (``poyo_rt.calibrate``): a new session's unit and session embeddings fitted
+  into a frozen model (docs/calibration.md); needs the ``[calibrate]`` extra (torch, torch_brain).
 
 The reference client of the wire protocol (protocol/SPEC.md):
 
