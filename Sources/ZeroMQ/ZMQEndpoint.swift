@@ -19,6 +19,24 @@ public enum ZMQEndpoint {
         guard separator.upperBound < endpoint.endIndex else {
             return "endpoint '\(endpoint)' has no address after '\(transport)://' (e.g. tcp://127.0.0.1:5555, ipc:///run/poyo/spikes.sock)"
         }
+        if transport == "tcp", let problem = portProblem(in: String(endpoint[separator.upperBound...]), endpoint: endpoint) {
+            return problem
+        }
+        return nil
+    }
+
+    /// A tcp address needs a port from 1 to 65535 (or `*` when binding): libzmq takes a number past
+    /// 65535 modulo 2^16 and `:0` as "any free port", so a rig configured with the written one
+    /// would never connect.
+    private static func portProblem(in address: String, endpoint: String) -> String? {
+        guard let colon = address.lastIndex(of: ":") else {
+            return "endpoint '\(endpoint)' has no port: write tcp://HOST:PORT, e.g. tcp://127.0.0.1:5555"
+        }
+        let port = address[address.index(after: colon)...]
+        if port == "*" { return nil }
+        guard let number = Int(port), (1...65535).contains(number) else {
+            return "endpoint '\(endpoint)': port '\(port)' is not a port number from 1 to 65535"
+        }
         return nil
     }
 

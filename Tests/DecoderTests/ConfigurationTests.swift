@@ -49,6 +49,9 @@ import Testing
         ("- model\n", "the configuration must be a mapping"),
         ("model: m\nsession: s\nspikes: {address: \"127.0.0.1:5555\"}\n", "spikes.address: endpoint '127.0.0.1:5555' has no transport: write it as TRANSPORT://ADDRESS, e.g. tcp://127.0.0.1:5555"),
         ("model: m\nsession: s\noutputs: {address: \"tpc://127.0.0.1:5556\"}\n", "outputs.address: endpoint 'tpc://127.0.0.1:5556': unknown transport 'tpc'"),
+        ("model: m\nsession: s\nspikes: {address: \"tcp://127.0.0.1:99999\"}\n", "endpoint 'tcp://127.0.0.1:99999': port '99999' is not a port number from 1 to 65535"),
+        ("model: m\nsession: s\nspikes: {address: \"tcp://127.0.0.1:0\"}\n", "endpoint 'tcp://127.0.0.1:0': port '0' is not a port number from 1 to 65535"),
+        ("model: m\nsession: s\nspikes: {address: \"tcp://127.0.0.1\"}\n", "endpoint 'tcp://127.0.0.1' has no port"),
         ("model: m\nsession: s\nring_capacity: 1000000000000\n", "ring_capacity is 1000000000000: it must be 2 to 16777216 entries"),
         ("model: m\nsession: s\nstall_timeout: 1e300\n", "stall_timeout is 1e+300: it must be a positive number of seconds"),
     ])

@@ -22,6 +22,10 @@ COMMANDS = {
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--version"]:
+        from importlib.metadata import version
+        print(f"poyo-rt {version('poyo-rt')} (Python package)")
+        return 0
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
         usage = "usage: poyo-rt {" + ",".join(COMMANDS) + "} ...\n\n" + "\n".join(
             f"  {name:9s} {text}" for name, (_, text) in COMMANDS.items()) + "\n\n`poyo-rt COMMAND --help` for its options."

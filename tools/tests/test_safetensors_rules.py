@@ -159,7 +159,7 @@ def test_every_load_path_applies_the_rules(tmp_path):
     forward_inputs = subprocess.run([poyo(), "forward", "--model", str(MODEL), "--inputs", str(bad), "--output", str(out)],
                                     capture_output=True, text=True, timeout=60)
     serve = subprocess.run([poyo(), "serve", "--model", str(bad), "--session", "s", "--unit-prefix", "u",
-                            "--spikes", "tcp://127.0.0.1:0", "--outputs", "tcp://127.0.0.1:0"],
+                            "--spikes", "tcp://127.0.0.1:*", "--outputs", "tcp://127.0.0.1:*"],
                            capture_output=True, text=True, timeout=60)
     for result in (forward_model, forward_inputs, serve):
         assert result.returncode != 0 and "rule: data_offsets are contiguous from 0" in result.stderr, result.stderr
@@ -171,3 +171,19 @@ def test_a_session_file_given_as_a_model_is_named(tmp_path):
     assert result.returncode != 0
     assert "not a poyo-rt model file: it is a poyo-rt session file" in result.stderr, result.stderr
     assert "dtype" not in result.stderr
+
+
+@pytest.mark.parametrize("path, said", [
+    (ROOT / "demo" / "cursor_session.h5", "not a safetensors file: it is an HDF5 file (a recording in NWB or temporaldata?"),
+    (ROOT / "demo" / "a2929" / "A2929-200711.nwb", "not a safetensors file: it is an HDF5 file"),
+])
+def test_a_recording_given_as_a_model_is_named(path, said):
+    result = inspect(path)
+    assert result.returncode != 0 and said in result.stderr, result.stderr
+
+
+def test_a_capture_log_given_as_a_model_is_named(tmp_path):
+    log = tmp_path / "run.log"
+    log.write_bytes(b"PYRTCAP1" + bytes(64))
+    result = inspect(log)
+    assert result.returncode != 0 and "it is a capture log of `poyo serve`" in result.stderr, result.stderr

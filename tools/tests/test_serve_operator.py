@@ -245,6 +245,7 @@ def test_the_documented_units_map_serves(daemons, tmp_path):
     ("hop: fast\n", "line 3, column 6: field 'hop': expected a number (found 'fast')"),
     ("spikes: {address: \"127.0.0.1:5555\"}\n", "endpoint '127.0.0.1:5555' has no transport: write it as TRANSPORT://ADDRESS, e.g. tcp://127.0.0.1:5555"),
     ("units: {abc: w}\n", "'abc' is not a rig unit id"),
+    ("spikes: {address: \"tcp://127.0.0.1:99999\"}\n", "port '99999' is not a port number from 1 to 65535"),
 ])
 def test_configuration_mistakes_exit_2_with_one_clear_message(tmp_path, text, said):
     config = tmp_path / "serve.yaml"

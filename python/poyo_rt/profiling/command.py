@@ -23,6 +23,7 @@ import numpy as np
 from ..daemon import find_poyo_binary
 from ..sessions import SessionError
 from . import load, machine, model_facts
+from .rig import RigError
 from .run import Settings, daemon_config, profile
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[3] / "Tests" / "POYOTests" / "Fixtures" / "poyo_1p3m.model.safetensors"
@@ -216,6 +217,7 @@ def main(argv=None) -> int:
     add_arguments(parser)
     try:
         return run(parser.parse_args(argv))
-    except SessionError as error:
+    except (SessionError, ValueError, OSError, RigError) as error:
+        # A file missing, not JSON, not a model (ModelFileError), a rig that cannot start: one line each.
         print(f"poyo-rt profile: error: {error}", file=sys.stderr)
         return 2

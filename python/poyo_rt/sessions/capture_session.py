@@ -43,7 +43,8 @@ def read_capture_session(path: str, behaviour: Optional[str] = None, require_beh
     chosen = {}
     if behaviour is not None or require_behaviour:
         if not readouts:
-            raise SessionError(f"{path}: the log holds no behaviour message (the task did not publish any)")
+            raise SessionError(f"{path}: the log holds no behaviour message (the task did not publish any), so "
+                               f"there is nothing to score against; `poyo replay {path}` re-decodes it")
         name = choose(behaviour or (readouts[0] if len(readouts) == 1 else None), readouts, str(path))
         times, values = log.behaviour(name)
         chosen[name] = Behaviour(name, times / rate, values, "")
