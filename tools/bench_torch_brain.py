@@ -14,7 +14,6 @@ for POYOPlus. Only the forward call is timed (torch.no_grad, eval mode, batch of
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import sys
 import time
@@ -27,42 +26,11 @@ from poyo_rt import model_file as mf  # noqa: E402
 from poyo_rt import window as pw  # noqa: E402
 
 
-def modality_spec(readout: dict):
-    """The registry's ModalitySpec for this readout, or an equivalent one for a custom/0.2.x readout."""
-    from torch_brain.nn.loss import MSELoss
-    from torch_brain.registry import MODALITY_REGISTRY, DataType, ModalitySpec
-    spec = MODALITY_REGISTRY.get(readout["name"])
-    if spec is not None and spec.id == readout["id"] and spec.dim == readout["dim"]:
-        return spec
-    return ModalitySpec(id=readout["id"], dim=readout["dim"], type=DataType[readout["type"].upper()],
-                        timestamp_key=readout.get("timestamp_key") or "", value_key=readout.get("value_key") or "",
-                        loss_fn=MSELoss())
-
-
 def build_torch_brain_model(path):
-    """Model file -> torch_brain 0.1.x model with exactly the file's weights (strict load)."""
-    import torch
-    from torch_brain.models import POYO, POYOPlus
-    from torch_brain.nn import Embedding
+    """Model file -> (torch_brain 0.1.x model in eval mode with exactly the file's weights, description)."""
+    from poyo_rt.calibrate.torch_model import build_model
     description, tensors = mf.read_model_file(path)
-    hp = description["hyperparameters"]
-    kwargs = {k: hp[k] for k in mf.HYPERPARAMETER_KEYS}
-    if description["kind"] == "POYO":
-        model = POYO(readout_spec=modality_spec(description["readouts"][0]), **kwargs)
-    else:
-        specs = {r["name"]: modality_spec(r) for r in description["readouts"]}
-        model = POYOPlus(readout_specs=specs, **kwargs)
-        rows = tensors["task_emb.weight"].shape[0]
-        if model.task_emb.num_embeddings != rows:
-            model.task_emb = Embedding(rows, hp["dim"])
-    state = collections.OrderedDict((k, torch.from_numpy(v)) for k, v in tensors.items())
-    for name in ("unit", "session"):
-        vocab = description[f"{name}_vocab"]
-        words = [w for w, _ in sorted(vocab.items(), key=lambda item: item[1]) if w != "NA"]
-        getattr(model, f"{name}_emb").initialize_vocab(words)
-        state[f"{name}_emb.vocab"] = collections.OrderedDict(sorted(vocab.items(), key=lambda item: item[1]))
-    model.load_state_dict(state, strict=True)
-    return model.eval(), description
+    return build_model(description, tensors).eval(), description
 
 
 def window_builder(description, units, rate, queries=1):
