@@ -10,7 +10,8 @@ private let receivedSignals = Atomic<Int>(0)
 private let stopBit = 1, reloadBit = 2, dumpBit = 4
 
 /// The signal handler: only an atomic OR, which is async-signal-safe. It may run on any thread
-/// (OpenBLAS starts its workers before main, so signals cannot simply be blocked everywhere).
+/// (libzmq's I/O threads and the model's worker threads are started by libraries and the model,
+/// so signals cannot simply be blocked everywhere).
 private func recordSignal(_ signal: Int32) {
     switch signal {
     case SIGTERM, SIGINT: receivedSignals.bitwiseOr(stopBit, ordering: .relaxed)

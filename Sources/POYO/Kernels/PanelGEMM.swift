@@ -1,12 +1,12 @@
 /// poyo-rt's own matrix product for POYO's small matrices (128 x 64 x 1536 and the like), where a
 /// general BLAS spends a fifth of its time packing operands and clearing outputs: weights are
-/// packed once at load, activations are read in place, and bias, scale and residual add are
-/// applied as each tile is stored.
+/// packed once at load, activation rows are packed only when they meet many panels, and bias,
+/// scale and residual add are applied as each tile is stored.
 ///
 /// The B operand is read in panels of 16 columns: element (k, j) of panel p is at
-/// `base + p * panelStride + k * ldb + j`. A packed weight (`PackedLinear`) has ldb 16 and
-/// panelStride 16 K; a row-major activation [K, N] (attention values) has ldb = its row stride
-/// and panelStride 16, so it needs no packing.
+/// `base + p * panelStride + k * ldb + j`. A packed operand (`LinearWeights.packed`, keys and
+/// values packed per head) has ldb 16 and panelStride 16 K; a row-major [K, N] matrix read in
+/// place has ldb = its row stride and panelStride 16.
 ///
 /// The microkernel keeps a 6 x 16 tile of C in 12 AVX2 registers (SIMD8<Float> with the package's
 /// haswell target) and does 12 FMAs per 6 broadcasts and 2 loads: ~108 GFLOP/s on one 3.5 GHz
