@@ -72,28 +72,31 @@ func panelGEMM(
                 let target = c + (row &* ldc &+ column)
                 let bias = chunkEpilogue.bias.map { $0 + column }
                 if packRows {
-                    switch rows {
-                    case 6: microTile(Rows6.self, Packed.self, width: width, k: depth, source, rowStride: 1, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
-                    case 5: microTile(Rows5.self, Packed.self, width: width, k: depth, source, rowStride: 1, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
-                    case 4: microTile(Rows4.self, Packed.self, width: width, k: depth, source, rowStride: 1, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
-                    case 3: microTile(Rows3.self, Packed.self, width: width, k: depth, source, rowStride: 1, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
-                    case 2: microTile(Rows2.self, Packed.self, width: width, k: depth, source, rowStride: 1, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
-                    default: microTile(Rows1.self, Packed.self, width: width, k: depth, source, rowStride: 1, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
-                    }
+                    rowTile(Packed.self, rows: rows, width: width, k: depth, source, rowStride: 1, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
                 } else {
-                    switch rows {
-                    case 6: microTile(Rows6.self, InPlace.self, width: width, k: depth, source, rowStride: rowStride, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
-                    case 5: microTile(Rows5.self, InPlace.self, width: width, k: depth, source, rowStride: rowStride, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
-                    case 4: microTile(Rows4.self, InPlace.self, width: width, k: depth, source, rowStride: rowStride, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
-                    case 3: microTile(Rows3.self, InPlace.self, width: width, k: depth, source, rowStride: rowStride, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
-                    case 2: microTile(Rows2.self, InPlace.self, width: width, k: depth, source, rowStride: rowStride, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
-                    default: microTile(Rows1.self, InPlace.self, width: width, k: depth, source, rowStride: rowStride, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
-                    }
+                    rowTile(InPlace.self, rows: rows, width: width, k: depth, source, rowStride: rowStride, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
                 }
             }
             row &+= 6
         }
         chunkStart &+= depth
+    }
+}
+
+/// The microkernel specialization for a row count of 1 to 6.
+@inline(__always)
+private func rowTile<S: TileSource>(
+    _ source: S.Type, rows: Int, width: Int, k: Int,
+    _ a: UnsafePointer<Float>, rowStride: Int, _ b: UnsafePointer<Float>, ldb: Int,
+    _ c: UnsafeMutablePointer<Float>, ldc: Int, _ epilogue: Epilogue, bias: UnsafePointer<Float>?
+) {
+    switch rows {
+    case 6: microTile(Rows6.self, S.self, width: width, k: k, a, rowStride: rowStride, b, ldb: ldb, c, ldc: ldc, epilogue, bias: bias)
+    case 5: microTile(Rows5.self, S.self, width: width, k: k, a, rowStride: rowStride, b, ldb: ldb, c, ldc: ldc, epilogue, bias: bias)
+    case 4: microTile(Rows4.self, S.self, width: width, k: k, a, rowStride: rowStride, b, ldb: ldb, c, ldc: ldc, epilogue, bias: bias)
+    case 3: microTile(Rows3.self, S.self, width: width, k: k, a, rowStride: rowStride, b, ldb: ldb, c, ldc: ldc, epilogue, bias: bias)
+    case 2: microTile(Rows2.self, S.self, width: width, k: k, a, rowStride: rowStride, b, ldb: ldb, c, ldc: ldc, epilogue, bias: bias)
+    default: microTile(Rows1.self, S.self, width: width, k: k, a, rowStride: rowStride, b, ldb: ldb, c, ldc: ldc, epilogue, bias: bias)
     }
 }
 
