@@ -18,6 +18,19 @@ class DaemonError(SessionError):
     """The daemon binary is missing, or the daemon refused its configuration or died."""
 
 
+def stop_daemon(process: subprocess.Popen, timeout: float = 10.0) -> int:
+    """SIGTERM (graceful: the tick in progress, a last status, the capture flushed), SIGKILL after
+    ``timeout`` seconds; returns the exit status."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+    return process.returncode
+
+
 def find_poyo_binary(explicit: Optional[str] = None) -> Path:
     """The ``poyo`` executable: ``explicit``, else ``$POYO_BIN``, else ``.build/release/poyo``
     under the current directory or under the source tree this package was installed from."""
@@ -89,15 +102,9 @@ class ServeProcess:
 
     def close(self, timeout: float = 10.0) -> int:
         """SIGTERM (graceful: last status, summary in the log), SIGKILL after ``timeout`` s."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        status = stop_daemon(self.process, timeout)
         self._log.close()
-        return self.process.returncode
+        return status
 
     def __enter__(self):
         return self

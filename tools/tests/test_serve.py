@@ -39,6 +39,7 @@ from poyo_rt import model_file as poyo_model_file  # noqa: E402
 from poyo_rt import window as poyo_window  # noqa: E402
 from poyo_rt import Output, OutputSubscriber, SpikePublisher, Status  # noqa: E402
 from poyo_rt.wire import Rejection, SpikeBatch, Watermark, encode  # noqa: E402
+from poyo_rt.daemon import stop_daemon  # noqa: E402
 
 MODEL = ROOT / "Tests" / "POYOTests" / "Fixtures" / "poyo_1p3m.model.safetensors"
 SESSION = "perich/c_20131003"
@@ -119,15 +120,9 @@ class Daemon:
 
     def stop(self, timeout: float = 5.0) -> int:
         """SIGTERM, then SIGKILL after `timeout`; returns the exit status."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        status = stop_daemon(self.process, timeout)
         self._stderr.close()
-        return self.process.returncode
+        return status
 
     def kill(self) -> None:
         if self.process.poll() is None:
