@@ -23,6 +23,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Untimed iterations first.") var warmup = 20
     @Option(help: "Output queries per window (evenly spaced, the last at the window end).") var queries = 1
     @Option(help: "Seed of the spike generator.") var seed: UInt64 = 1
+    @Flag(help: "Also print the mean wall time of each stage of the forward pass.") var stages = false
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func validate() throws {
@@ -59,6 +60,7 @@ struct BenchCommand: ParsableCommand {
         var milliseconds: [Double] = []
         var tokenCounts: [Int] = []
         for iteration in 0..<(warmup + iterations) {
+            if iteration == warmup { model.stageClock.enabled = stages }
             spikes.draw()
             tokenizer.tokenize(spikeUnits: spikes.spikeUnits, spikeTimes: spikes.spikeTimes, outputTimestamps: outputTimes, into: &window)
             let start = DispatchTime.now().uptimeNanoseconds
@@ -72,10 +74,14 @@ struct BenchCommand: ParsableCommand {
         milliseconds.sort()
         func percentile(_ p: Double) -> Double { milliseconds[min(milliseconds.count - 1, Int(p / 100 * Double(milliseconds.count)))] }
         let tokens = Double(tokenCounts.reduce(0, +)) / Double(tokenCounts.count)
-        let cost = model.forwardCost(tokens: Int(tokens), queries: queries)
+        let cost = model.forwardCost(tokens: Int(tokens), units: units, queries: queries)
         let gflops = cost.poyoRT / (percentile(50) / 1e3) / 1e9
         let peak = KernelInfo.measuredCorePeak()
         let share = gflops / (peak * Double(model.threads))
+        let clock = model.stageClock
+        let stageMilliseconds = Dictionary(uniqueKeysWithValues: ForwardStage.allCases.map {
+            ($0.name, Double(clock.nanoseconds[$0.rawValue]) / Double(max(clock.passes, 1)) / 1e6)
+        })
         if json {
             let fields: [String: Any] = [
                 "p50_ms": percentile(50), "p90_ms": percentile(90), "p99_ms": percentile(99),
@@ -84,7 +90,7 @@ struct BenchCommand: ParsableCommand {
                 "iterations": iterations, "queries": queries, "gflop_per_s_at_p50": gflops,
                 "core_peak_gflop_per_s": peak, "share_of_peak": share, "kernels": KernelInfo.matrixProduct,
                 "gflop_per_window": cost.poyoRT / 1e9,
-            ]
+            ].merging(stages ? ["stage_mean_ms": stageMilliseconds] : [:]) { a, _ in a }
             let data = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
@@ -95,6 +101,12 @@ struct BenchCommand: ParsableCommand {
             print(String(
                 format: "%.0f%% of the peak of %d core(s): one core's FMA peak measured now %.1f GFLOP/s (12 FMA chains, no memory)",
                 share * 100, model.threads, peak))
+            if stages {
+                print("mean per stage (ms):")
+                for stage in ForwardStage.allCases {
+                    print("  " + stage.name.padding(toLength: 30, withPad: " ", startingAt: 0) + String(format: " %7.3f", stageMilliseconds[stage.name]!))
+                }
+            }
         }
     }
 }

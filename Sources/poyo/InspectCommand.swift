@@ -48,7 +48,7 @@ struct InspectCommand: ParsableCommand {
             print(line)
         }
         let tokens = spikes + 2 * units
-        let cost = model.forwardCost(tokens: tokens, queries: queries)
+        let cost = model.forwardCost(tokens: tokens, units: units, queries: queries)
         print("cost of one window (\(tokens) tokens, \(queries) queries): \(String(format: "%.3f", cost.reference / 1e9)) GFLOP as torch_brain computes it, \(String(format: "%.3f", cost.poyoRT / 1e9)) GFLOP in poyo-rt")
     }
 

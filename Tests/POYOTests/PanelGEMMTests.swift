@@ -72,4 +72,28 @@ import Testing
             }
         }
     }
+
+    /// The A operand stored transposed ([k, m], row stride wider than m) and read in place, with
+    /// an accumulating store, on full and partial panels (the encoder's weights times values).
+    @Test(arguments: shapes)
+    func transposedOperandMatchesAReference(shape: Shape) {
+        var generator = SplitMix64(state: UInt64(shape.m * 31 + shape.k * 3 + shape.n))
+        let (m, n, k) = (shape.m, shape.n, shape.k)
+        let lda = m + 3, ldb = n + 1
+        let a = (0..<k * lda).map { _ in Float.random(in: -1..<1, using: &generator) }
+        let b = (0..<k * ldb).map { _ in Float.random(in: -1..<1, using: &generator) }
+        let start = (0..<m * n).map { _ in Float.random(in: -1..<1, using: &generator) }
+        var c = start
+        b.withUnsafeBufferPointer { b in
+            panelGEMM(&c, ldc: n, a, lda: lda, Panels(b.baseAddress!, ldb: ldb, columns: n), m: m, k: k, Epilogue(alpha: 0.5, accumulate: true), transposedA: true)
+        }
+        for r in 0..<m {
+            for j in 0..<n {
+                var sum = 0.0
+                for i in 0..<k { sum += Double(a[i * lda + r]) * Double(b[i * ldb + j]) }
+                let expected = 0.5 * sum + Double(start[r * n + j])
+                #expect(abs(Double(c[r * n + j]) - expected) < 1e-4 * max(1, Double(k).squareRoot()), "\(shape) [\(r), \(j)]")
+            }
+        }
+    }
 }

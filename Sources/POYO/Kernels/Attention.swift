@@ -6,6 +6,11 @@ final class AttentionScratch {
     let packedShared = FloatBuffer()  // the unrotated columns of the same keys
     let packedValues = FloatBuffer()  // values of one head (block), in panels
     let sums = FloatBuffer()          // [queries]
+    // The encoder's per-slot operands (`SlotAttentionHead`) of one head.
+    let slotKeys = FloatBuffer()      // [slots, unrotated]
+    let slotValues = FloatBuffer()    // [slots, unrotated]
+    let slotGroupScores = FloatBuffer() // [slots, latent indices]
+    let slotScores = FloatBuffer()    // [slots, latents]
 }
 
 /// Scaled dot-product attention of the heads in `heads` (column blocks of width `dimHead`, torch's
@@ -43,83 +48,5 @@ extension Panels {
     /// A row-major [K, columns] operand read in place (row stride `ldb`).
     init(_ matrix: UnsafePointer<Float>, ldb: Int, columns: Int) {
         self.init(base: matrix, panelStride: 16, ldb: ldb, columns: columns, padded: false)
-    }
-}
-
-/// The encoder's attention, with its queries' constant part computed once per latent, over
-/// blocks of keys with a running softmax.
-///
-/// Only the first `rotatedColumns` of each head carry a rotation; the rest of a latent's
-/// query is `to_q(LN(latent_emb))` unrotated, the same at every latent time step. So the
-/// scores split into a rotated part, one row per latent token, and an unrotated part, one row
-/// per latent *index* (`sharedQueries`, [groups, ldShared]), added per row via `rowGroup`.
-/// That is 44% fewer score FLOPs for poyo_1.3M (16 latent indices, 8 time steps), same result.
-///
-/// Keys are taken `keyBlock` at a time so that one block's scores ([queries, keyBlock]) stay in
-/// the L2 cache between the score product, the softmax and the value product; each row keeps
-/// its running maximum and sum (`maxima`, `sums`: [heads, queries]) and earlier blocks are
-/// rescaled when the maximum grows. With `resume`, `out`, `maxima` and `sums` already hold the
-/// state of other keys (the cached start/end tokens) and these keys are added to it; without
-/// `normalize` the state is left unnormalized, to be resumed later.
-/// Heads are independent: threads may run disjoint `heads` ranges, each with its own `scratch`.
-func splitAttentionForward(
-    _ out: UnsafeMutablePointer<Float>, ldo: Int,
-    q: UnsafePointer<Float>, ldq: Int,
-    sharedQueries: UnsafePointer<Float>, ldShared: Int, groups: Int, rowGroup: UnsafePointer<Int>,
-    k: UnsafePointer<Float>, ldk: Int,
-    v: UnsafePointer<Float>, ldv: Int,
-    queries: Int, keys: Int, heads: Range<Int>, dimHead: Int, rotatedColumns: Int, keyBlock: Int,
-    scratch: AttentionScratch, sums: UnsafeMutablePointer<Float>, maxima: UnsafeMutablePointer<Float>,
-    resume: Bool = false, normalize: Bool = true
-) {
-    let scaleFactor = 1 / Float(dimHead).squareRoot()
-    let unrotated = dimHead &- rotatedColumns
-    let scores = scratch.scores.reserve(queries &* keyBlock), sharedScores = scratch.sharedScores.reserve(groups &* keyBlock)
-    let packedKeys = scratch.packedKeys.reserve(packedCount(rows: keyBlock, depth: rotatedColumns))
-    let packedShared = scratch.packedShared.reserve(packedCount(rows: keyBlock, depth: unrotated))
-    let packedValues = scratch.packedValues.reserve(packedCount(rows: dimHead, depth: keyBlock))
-    for h in heads {
-        let column = h &* dimHead
-        let headSums = sums + h &* queries, headMaxima = maxima + h &* queries
-        if !resume {
-            for r in 0..<queries {
-                headSums[r] = 0
-                headMaxima[r] = -.infinity
-                (out + (r &* ldo &+ column)).update(repeating: 0, count: dimHead)
-            }
-        }
-        var start = 0
-        while start < keys {
-            let count = min(keyBlock, keys &- start)
-            let blockKeys = k + start &* ldk
-            let rotatedPanels = packTransposed(blockKeys + column, ldm: ldk, rows: count, depth: rotatedColumns, into: packedKeys)
-            panelGEMM(scores, ldc: count, q + column, lda: ldq, rotatedPanels, m: queries, k: rotatedColumns, Epilogue(alpha: scaleFactor))
-            let sharedPanels = packTransposed(blockKeys + (column &+ rotatedColumns), ldm: ldk, rows: count, depth: unrotated, into: packedShared)
-            panelGEMM(
-                sharedScores, ldc: count, sharedQueries + (column &+ rotatedColumns), lda: ldShared, sharedPanels,
-                m: groups, k: unrotated, Epilogue(alpha: scaleFactor))
-            for r in 0..<queries {
-                let row = scores + r &* count
-                add(sharedScores + rowGroup[r] &* count, into: row, count: count)
-                let blockMaximum = maximum(row, count: count)
-                if blockMaximum > headMaxima[r] {
-                    if headSums[r] > 0 {
-                        let factor = vectorExp(SIMD8(repeating: headMaxima[r] - blockMaximum))[0]
-                        headSums[r] *= factor
-                        scale(out + (r &* ldo &+ column), count: dimHead, by: factor)
-                    }
-                    headMaxima[r] = blockMaximum
-                }
-                headSums[r] += exponentiate(row, count: count, shift: headMaxima[r])
-            }
-            let valuePanels = packRows(v + (start &* ldv &+ column), ldm: ldv, rows: count, columns: dimHead, into: packedValues)
-            panelGEMM(out + column, ldc: ldo, scores, lda: count, valuePanels, m: queries, k: count, Epilogue(accumulate: true))
-            start &+= count
-        }
-        if normalize {
-            for r in 0..<queries {
-                scale(out + (r &* ldo &+ column), count: dimHead, by: 1 / headSums[r])
-            }
-        }
     }
 }

@@ -37,10 +37,15 @@ struct Epilogue {
 /// broadcasts read one contiguous stream, and the packing is repaid over every panel; with few
 /// panels (N = 64: values, output projections, feed-forward down) packing would cost as much as
 /// it saves, and rows are read in place. K is cut into chunks of `kChunk` that stay in L1.
+///
+/// With `transposedA`, a is stored [k, m] (row stride `lda`) and the product is aᵀ · B: element
+/// (r, i) of the operand is `a[i * lda + r]`. A tile's 6 rows are then adjacent at every step, the
+/// layout a packed tile has, so it is read in place (the encoder's softmax weights, kept
+/// [keys, latents], times the values).
 func panelGEMM(
     _ c: UnsafeMutablePointer<Float>, ldc: Int,
     _ a: UnsafePointer<Float>, lda: Int,
-    _ b: Panels, m: Int, k: Int, _ epilogue: Epilogue = Epilogue()
+    _ b: Panels, m: Int, k: Int, _ epilogue: Epilogue = Epilogue(), transposedA: Bool = false
 ) {
     guard m > 0 else { return }
     let fullPanels = b.padded ? (b.columns &+ 15) / 16 : b.columns / 16
@@ -48,12 +53,12 @@ func panelGEMM(
         // A partial panel read in place (values of a head narrower than a multiple of 16).
         let column = fullPanels &* 16
         unpaddedTail(
-            c + column, ldc: ldc, a, lda: lda, b.base + fullPanels &* b.panelStride, ldb: b.ldb, m: m, k: k,
+            c + column, ldc: ldc, a, lda: lda, transposedA: transposedA, b.base + fullPanels &* b.panelStride, ldb: b.ldb, m: m, k: k,
             width: b.columns &- column, epilogue, bias: epilogue.bias.map { $0 + column })
     }
     guard fullPanels > 0 else { return }
     let packed = threadPackBuffer()
-    let packRows = fullPanels > 4
+    let packRows = fullPanels > 4 && !transposedA
     var chunkStart = 0
     while chunkStart < k {
         let depth = min(kChunk, k &- chunkStart)
@@ -61,18 +66,19 @@ func panelGEMM(
         var row = 0
         while row < m {
             let rows = min(6, m &- row)
-            let tile = a + (row &* lda &+ chunkStart)
+            let tile = transposedA ? a + (chunkStart &* lda &+ row) : a + (row &* lda &+ chunkStart)
             if packRows { packRowTile(tile, lda: lda, rows: rows, depth: depth, into: packed) }
             let source = packRows ? UnsafePointer(packed) : tile
-            let rowStride = lda
+            // Adjacent rows: the step between k's is 6 packed, lda transposed.
+            let rowStride = packRows ? 6 : lda
             for p in 0..<fullPanels {
                 let column = p &* 16
                 let width = min(16, b.columns &- column)
                 let panel = b.base + (p &* b.panelStride &+ chunkStart &* b.ldb)
                 let target = c + (row &* ldc &+ column)
                 let bias = chunkEpilogue.bias.map { $0 + column }
-                if packRows {
-                    rowTile(Packed.self, rows: rows, width: width, k: depth, source, rowStride: 1, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
+                if packRows || transposedA {
+                    rowTile(Packed.self, rows: rows, width: width, k: depth, source, rowStride: rowStride, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
                 } else {
                     rowTile(InPlace.self, rows: rows, width: width, k: depth, source, rowStride: rowStride, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
                 }
@@ -119,8 +125,8 @@ private func packRowTile(_ a: UnsafePointer<Float>, lda: Int, rows: Int, depth: 
 /// The row count of a microkernel as a type, so that each count is its own specialization with
 /// the unused accumulators gone (an integer argument left them in memory when not inlined).
 protocol TileRows { static var rows: Int { get } }
-/// Where the microkernel reads A: a packed row tile (row r, step i at a[6 i + r]) or rows in
-/// place (a[r * rowStride + i]).
+/// Where the microkernel reads A: rows adjacent (row r, step i at a[i * rowStride + r]: a packed
+/// tile, rowStride 6, or a transposed operand in place) or rows in place (a[r * rowStride + i]).
 protocol TileSource { static var packed: Bool { get } }
 enum Packed: TileSource { static var packed: Bool { true } }
 enum InPlace: TileSource { static var packed: Bool { false } }
@@ -148,10 +154,10 @@ private func microTile<R: TileRows, S: TileSource>(
     var bRow = UnsafeRawPointer(b)
     var aRow = a
     let bStride = ldb &* 4
-    // Packed: row r at aRow[r], the tile advances 6 a step. In place: row r at aRow[r * rowStride].
+    // Packed: row r at aRow[r], the tile advances rowStride a step. In place: row r at aRow[r * rowStride].
     let r1 = S.packed ? 1 : rowStride, r2 = S.packed ? 2 : 2 &* rowStride, r3 = S.packed ? 3 : 3 &* rowStride
     let r4 = S.packed ? 4 : 4 &* rowStride, r5 = S.packed ? 5 : 5 &* rowStride
-    let step = S.packed ? 6 : 1
+    let step = S.packed ? rowStride : 1
     for _ in 0..<k {
         let b0 = bRow.loadUnaligned(as: SIMD8<Float>.self)
         let b1 = bRow.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
@@ -237,13 +243,14 @@ private func partialLoad(_ p: UnsafePointer<Float>, count: Int) -> SIMD8<Float> 
 /// The last, partial panel of an operand that is not padded (values of a head narrower than a
 /// multiple of 16): plain loops, for model shapes off the fast path.
 private func unpaddedTail(
-    _ c: UnsafeMutablePointer<Float>, ldc: Int, _ a: UnsafePointer<Float>, lda: Int,
+    _ c: UnsafeMutablePointer<Float>, ldc: Int, _ a: UnsafePointer<Float>, lda: Int, transposedA: Bool,
     _ b: UnsafePointer<Float>, ldb: Int, m: Int, k: Int, width: Int, _ epilogue: Epilogue, bias: UnsafePointer<Float>?
 ) {
+    let rowStep = transposedA ? 1 : lda, depthStep = transposedA ? lda : 1
     for r in 0..<m {
         for j in 0..<width {
             var sum: Float = 0
-            for i in 0..<k { sum += a[r &* lda &+ i] * b[i &* ldb &+ j] }
+            for i in 0..<k { sum += a[r &* rowStep &+ i &* depthStep] * b[i &* ldb &+ j] }
             let value = epilogue.alpha * sum + (bias?[j] ?? 0)
             let out = c + (r &* ldc &+ j)
             out.pointee = epilogue.accumulate ? out.pointee + value : value

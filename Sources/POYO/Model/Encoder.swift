@@ -17,6 +17,51 @@ extension POYOModel {
         let cached = prefix > 0 && startEndCache.matches(w, prefix: prefix)
         let first = cached ? prefix : 0
 
+        let tokens = split ? gatherSlotTokens(w, first: first, prefixTokens: first == 0 ? prefix : 0) : gatherTokens(w, first: first)
+        stageClock.mark(.encoderInputs)
+        // Latents and their (precomputed) encoder queries, rotated by the latent times.
+        let count = w.latentIndex.count
+        let latents = s.latents.reserve(count * dim)
+        let queries = s.projected.reserve(count * inner)
+        latentQueries.withUnsafeBufferPointer { table in
+            for (r, index) in w.latentIndex.enumerated() {
+                (latents + r * dim).update(from: weights.latentEmb + index * dim, count: dim)
+                (queries + r * inner).update(from: table.baseAddress! + index * inner, count: inner)
+            }
+        }
+        let latentCos = s.latentCos.reserve(count * width), latentSin = s.latentSin.reserve(count * width)
+        w.latentTimestamps.withUnsafeBufferPointer { rotary.angles(of: $0.baseAddress!, count: count, cos: latentCos, sin: latentSin) }
+        rotary.rotate(queries, ldx: inner, rows: count, heads: h.crossHeads, dimHead: h.dimHead, cos: latentCos, sin: latentSin)
+
+        let attended = s.attended.reserve(count * inner)
+        if split {
+            attendSlots(w, queries: queries, tokens: tokens, count: count, prefix: prefix, cached: cached, into: attended)
+        } else {
+            let keys = s.keys.pointer, values = s.values.pointer
+            pool.run(tasks: h.crossHeads) { head, worker in
+                attentionForward(
+                    attended, ldo: inner, q: queries, ldq: inner, k: keys, ldk: inner, v: values, ldv: inner,
+                    queries: count, keys: tokens, heads: head..<(head + 1), dimHead: h.dimHead, scratch: s.workers[worker])
+            }
+        }
+        stageClock.mark(.encoderAttention)
+        attentionOutputAndFeedForward(
+            latents, count: count, attended: attended, heads: h.crossHeads, toOut: weights.encoderAttention.toOut,
+            feedForward: weights.encoderFeedForward)
+        stageClock.mark(.encoderRest)
+        return latents
+    }
+
+    /// The tokens `first...` of `w` that are not masked, with their keys and values [N', cross inner]
+    /// rotated by their times (`scratch.keys`, `scratch.values`): the general path, for models
+    /// whose heads are rotated whole. Returns N'.
+    private func gatherTokens(_ w: ModelWindow, first: Int) -> Int {
+        let h = hyperparameters
+        let dim = h.dim
+        let inner = h.crossHeads * h.dimHead
+        let width = rotary.tableWidth
+        let s = scratch
+        let rotary = rotary
         // Inputs: K/V rows per (unit, type) from the table, rotated by the token's time as they
         // are gathered; masked tokens are left out.
         s.tokenTimes.removeAll(keepingCapacity: true)
@@ -52,80 +97,165 @@ extension POYOModel {
             }
         }
 
-        // Latents and their (precomputed) encoder queries, rotated by the latent times.
-        let count = w.latentIndex.count
-        let latents = s.latents.reserve(count * dim)
-        let queries = s.projected.reserve(count * inner)
-        latentQueries.withUnsafeBufferPointer { table in
-            for (r, index) in w.latentIndex.enumerated() {
-                (latents + r * dim).update(from: weights.latentEmb + index * dim, count: dim)
-                (queries + r * inner).update(from: table.baseAddress! + index * inner, count: inner)
-            }
-        }
-        let latentCos = s.latentCos.reserve(count * width), latentSin = s.latentSin.reserve(count * width)
-        w.latentTimestamps.withUnsafeBufferPointer { rotary.angles(of: $0.baseAddress!, count: count, cos: latentCos, sin: latentSin) }
-        rotary.rotate(queries, ldx: inner, rows: count, heads: h.crossHeads, dimHead: h.dimHead, cos: latentCos, sin: latentSin)
-
-        let attended = s.attended.reserve(count * inner)
-        if split {
-            attendSplit(w, queries: queries, keys: keys, values: values, tokens: tokens, count: count, prefix: prefix, cached: cached, into: attended)
-        } else {
-            pool.run(tasks: h.crossHeads) { head, worker in
-                attentionForward(
-                    attended, ldo: inner, q: queries, ldq: inner, k: keys, ldk: inner, v: values, ldv: inner,
-                    queries: count, keys: tokens, heads: head..<(head + 1), dimHead: h.dimHead, scratch: s.workers[worker])
-            }
-        }
-        attentionOutputAndFeedForward(
-            latents, count: count, attended: attended, heads: h.crossHeads, toOut: weights.encoderAttention.toOut,
-            feedForward: weights.encoderFeedForward)
-        return latents
+        return tokens
     }
 
-    /// The encoder attention with the unrotated score half per latent index (`splitAttentionForward`),
-    /// resuming the start/end tokens' cached state; one task per head.
-    private func attendSplit(
-        _ w: ModelWindow, queries: UnsafeMutablePointer<Float>, keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>,
-        tokens: Int, count: Int, prefix: Int, cached: Bool, into attended: UnsafeMutablePointer<Float>
-    ) {
+    /// The tokens `first...` of `w` that are not masked, for `attendSlots`: each token's slot
+    /// (its (unit, token type), numbered in order of first appearance in this window:
+    /// `scratch.tokenSlot`, `scratch.slotKeys`) and the rotated columns of its key and value,
+    /// rotated by its time, head by head ([heads, N', rotated] in `scratch.keys` / `scratch.values`).
+    /// The first `prefixTokens` tokens (start/end tokens attended here, not resumed from the cache)
+    /// get their slots after all others, so that the slots of the tokens after them, and with them
+    /// every sum over slots, are the same whether the start/end state was cached or not. Returns N'.
+    private func gatherSlotTokens(_ w: ModelWindow, first: Int, prefixTokens: Int) -> Int {
         let h = hyperparameters
-        let inner = h.crossHeads * h.dimHead
+        let dim = h.dim, dimHead = h.dimHead, heads = h.crossHeads
+        let inner = heads * dimHead
+        let width = rotary.tableWidth
+        let types = UnitKeyValueTable.tokenTypes
         let s = scratch
-        // A block of scores of ~256 KiB stays in L2 through softmax and the value product.
-        let keyBlock = max(64, min(max(tokens, 1), (Self.scoreBlockBytes / 4 / max(count, 1)) & ~15))
-        let sums = s.sums.reserve(h.crossHeads * count), maxima = s.maxima.reserve(h.crossHeads * count)
-        latentQueries.withUnsafeBufferPointer { table in
-            w.latentIndex.withUnsafeBufferPointer { groups in
-                func attend(
-                    _ out: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>, maxima: UnsafeMutablePointer<Float>,
-                    from key: Int, count keyCount: Int, resume: Bool, normalize: Bool
-                ) {
-                    pool.run(tasks: h.crossHeads) { head, worker in
-                        splitAttentionForward(
-                            out, ldo: inner, q: queries, ldq: inner,
-                            sharedQueries: table.baseAddress!, ldShared: inner, groups: h.numLatentsPerStep, rowGroup: groups.baseAddress!,
-                            k: keys + key * inner, ldk: inner, v: values + key * inner, ldv: inner,
-                            queries: count, keys: keyCount, heads: head..<(head + 1), dimHead: h.dimHead, rotatedColumns: rotary.tableWidth,
-                            keyBlock: keyBlock, scratch: s.workers[worker], sums: sums, maxima: maxima,
-                            resume: resume, normalize: normalize)
-                    }
+        let rotary = rotary
+        s.tokenTimes.removeAll(keepingCapacity: true)
+        s.tokenSource.removeAll(keepingCapacity: true)
+        s.tokenSlot.removeAll(keepingCapacity: true)
+        s.slotKeys.removeAll(keepingCapacity: true)
+        let keyCount = description.unitVocab.count * types
+        if s.slotOfKey.count != keyCount {
+            s.slotOfKey = Array(repeating: 0, count: keyCount)
+            s.slotStamp = Array(repeating: 0, count: keyCount)
+            s.stamp = 0
+        }
+        s.stamp &+= 1
+        if s.stamp == 0 {
+            s.slotStamp.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+            s.stamp = 1
+        }
+        for i in first..<w.inputUnitIndex.count where w.inputMask?[i] ?? true {
+            s.tokenTimes.append(w.inputTimestamps[i])
+            s.tokenSource.append(i)
+            let unit = w.inputUnitIndex[i]
+            // Units first seen here get their table rows now, outside the parallel region.
+            _ = unitKeyValues.rows(of: unit, weights: weights, dim: dim)
+        }
+        let tokens = s.tokenTimes.count
+        s.tokenSlot.append(contentsOf: repeatElement(0, count: tokens))
+        func numberSlots(of range: Range<Int>) {
+            for j in range {
+                let i = s.tokenSource[j]
+                let key = w.inputUnitIndex[i] * types + w.inputTokenType[i]
+                if s.slotStamp[key] != s.stamp {
+                    s.slotStamp[key] = s.stamp
+                    s.slotOfKey[key] = Int32(s.slotKeys.count)
+                    s.slotKeys.append(key)
                 }
-                var resumeFrom = 0
-                if prefix > 0 {
-                    let cache = startEndCache
-                    if !cached {
-                        attend(
-                            cache.out.reserve(count * inner), sums: cache.sums.reserve(h.crossHeads * count),
-                            maxima: cache.maxima.reserve(h.crossHeads * count), from: 0, count: prefix, resume: false, normalize: false)
-                        cache.record(w, prefix: prefix)
-                        resumeFrom = prefix
-                    }
-                    attended.update(from: cache.out.pointer, count: count * inner)
-                    sums.update(from: cache.sums.pointer, count: h.crossHeads * count)
-                    maxima.update(from: cache.maxima.pointer, count: h.crossHeads * count)
-                }
-                attend(attended, sums: sums, maxima: maxima, from: resumeFrom, count: tokens - resumeFrom, resume: prefix > 0, normalize: true)
+                s.tokenSlot[j] = s.slotOfKey[key]
             }
         }
+        numberSlots(of: prefixTokens..<tokens)
+        numberSlots(of: 0..<prefixTokens)
+        let tokenCos = s.tokenCos.reserve(tokens * width), tokenSin = s.tokenSin.reserve(tokens * width)
+        let keys = s.keys.reserve(heads * tokens * width), values = s.values.reserve(heads * tokens * width)
+        let table = unitKeyValues
+        s.tokenTimes.withUnsafeBufferPointer { times in
+            s.tokenSource.withUnsafeBufferPointer { source in
+                w.inputUnitIndex.withUnsafeBufferPointer { units in
+                    w.inputTokenType.withUnsafeBufferPointer { tokenTypes in
+                        pool.forEachBlock(of: tokens, granule: 64) { block, _ in
+                            let start = block.lowerBound
+                            rotary.angles(of: times.baseAddress! + start, count: block.count, cos: tokenCos + start * width, sin: tokenSin + start * width)
+                            for j in block {
+                                let i = source[j]
+                                let kv = table.prepared(units[i]) + tokenTypes[i] * 2 * inner
+                                let c = tokenCos + j * width, sn = tokenSin + j * width
+                                for head in 0..<heads {
+                                    let row = (head * tokens + j) * width
+                                    rotary.rotate(keys + row, ldx: width, rows: 1, heads: 1, dimHead: width, cos: c, sin: sn, from: kv + head * dimHead)
+                                    rotary.rotate(values + row, ldx: width, rows: 1, heads: 1, dimHead: width, cos: c, sin: sn, from: kv + inner + head * dimHead)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return tokens
+    }
+
+    /// The encoder attention per slot (`slotAttentionForward`), one task per head, resuming the
+    /// start/end tokens' cached state (computed and recorded here when it does not match).
+    /// Per head it first builds the slot operands: the unrotated key and value columns of each
+    /// slot, and the unrotated score part of each slot against each latent.
+    private func attendSlots(
+        _ w: ModelWindow, queries: UnsafeMutablePointer<Float>, tokens: Int, count: Int, prefix: Int, cached: Bool,
+        into attended: UnsafeMutablePointer<Float>
+    ) {
+        let h = hyperparameters
+        let dimHead = h.dimHead, heads = h.crossHeads, inner = heads * dimHead, groups = h.numLatentsPerStep
+        let rotated = rotary.tableWidth, unrotated = dimHead - rotated
+        let types = UnitKeyValueTable.tokenTypes
+        let s = scratch
+        let slots = s.slotKeys.count
+        let scale = 1 / Float(dimHead).squareRoot()
+        // A block of scores of ~256 KiB stays in L2 through softmax and the value product.
+        // (Not cut to the token count: blocks must start at the same tokens, cached start/end state or not.)
+        let keyBlock = max(64, (Self.scoreBlockBytes / 4 / max(count, 1)) & ~15)
+        let sums = s.sums.reserve(heads * count), maxima = s.maxima.reserve(heads * count)
+        let cache = startEndCache
+        let cacheOut = cache.out.reserve(prefix > 0 ? count * inner : 0)
+        let cacheSums = cache.sums.reserve(prefix > 0 ? heads * count : 0), cacheMaxima = cache.maxima.reserve(prefix > 0 ? heads * count : 0)
+        let keys = s.keys.pointer, values = s.values.pointer
+        let table = unitKeyValues
+        s.tokenSlot.withUnsafeBufferPointer { tokenSlot in
+            s.slotKeys.withUnsafeBufferPointer { slotKeys in
+                latentQueries.withUnsafeBufferPointer { latentQueries in
+                    w.latentIndex.withUnsafeBufferPointer { latentIndex in
+                        pool.run(tasks: heads) { head, worker in
+                            let scratch = s.workers[worker]
+                            let column = head * dimHead
+                            let slotK = scratch.slotKeys.reserve(slots * unrotated), slotV = scratch.slotValues.reserve(slots * unrotated)
+                            for (slot, key) in slotKeys.enumerated() {
+                                let row = table.prepared(key / types) + (key % types) * 2 * inner + column + rotated
+                                (slotK + slot * unrotated).update(from: row, count: unrotated)
+                                (slotV + slot * unrotated).update(from: row + inner, count: unrotated)
+                            }
+                            let sharedPanels = packTransposed(
+                                latentQueries.baseAddress! + column + rotated, ldm: inner, rows: groups, depth: unrotated,
+                                into: scratch.packedShared.reserve(packedCount(rows: groups, depth: unrotated)))
+                            let groupScores = scratch.slotGroupScores.reserve(slots * groups)
+                            panelGEMM(groupScores, ldc: groups, slotK, lda: unrotated, sharedPanels, m: slots, k: unrotated, Epilogue(alpha: scale))
+                            let slotScores = scratch.slotScores.reserve(slots * count)
+                            for slot in 0..<slots {
+                                let scores = slotScores + slot * count, byGroup = groupScores + slot * groups
+                                for i in 0..<count { scores[i] = byGroup[latentIndex[i]] }
+                            }
+                            let queryPanels = packTransposed(
+                                queries + column, ldm: inner, rows: count, depth: rotated,
+                                into: scratch.packedKeys.reserve(packedCount(rows: count, depth: rotated)))
+                            let operands = SlotAttentionHead(
+                                queryPanels: queryPanels, keys: keys + head * tokens * rotated, values: values + head * tokens * rotated,
+                                tokenSlot: tokenSlot.baseAddress!, slotScores: slotScores, slotValues: slotV, slots: slots, latents: count,
+                                rotated: rotated, unrotated: unrotated, scale: scale)
+                            let out = attended + column, headSums = sums + head * count, headMaxima = maxima + head * count
+                            var resumeFrom = 0
+                            if prefix > 0 {
+                                if !cached {
+                                    slotAttentionForward(
+                                        operands, keys: 0..<prefix, out: cacheOut + column, ldo: inner, sums: cacheSums + head * count,
+                                        maxima: cacheMaxima + head * count, keyBlock: keyBlock, scratch: scratch, resume: false, normalize: false)
+                                    resumeFrom = prefix
+                                }
+                                for i in 0..<count { (out + i * inner).update(from: cacheOut + i * inner + column, count: dimHead) }
+                                headSums.update(from: cacheSums + head * count, count: count)
+                                headMaxima.update(from: cacheMaxima + head * count, count: count)
+                            }
+                            slotAttentionForward(
+                                operands, keys: resumeFrom..<tokens, out: out, ldo: inner, sums: headSums, maxima: headMaxima,
+                                keyBlock: keyBlock, scratch: scratch, resume: prefix > 0, normalize: true)
+                        }
+                    }
+                }
+            }
+        }
+        if prefix > 0 && !cached { cache.record(w, prefix: prefix) }
     }
 }

@@ -19,6 +19,8 @@ public final class POYOModel {
     let pool: WorkerPool
     let scratch: ForwardScratch
     let startEndCache = StartEndCache()
+    /// Per-stage wall time of forward passes, when enabled (`poyo bench --stages`).
+    public let stageClock = ForwardStageClock()
     /// Readout position of each registry id (POYO+ decoder index), -1 when none.
     let readoutOfDecoder: [Int]
 
@@ -74,8 +76,10 @@ public final class POYOModel {
     public func forward(_ window: ModelWindow, into output: inout ModelOutput) throws(ForwardError) {
         pool.wake()
         try validate(window)
+        stageClock.start()
         let latents = encode(window)
         process(latents: latents, count: window.latentIndex.count)
         decode(window, latents: latents, into: &output)
+        stageClock.mark(.decoder)
     }
 }

@@ -24,13 +24,16 @@ extension POYOModel {
                     qkv + first * 3 * inner, ldx: 3 * inner, rows: rows.count, heads: 3 * h.selfHeads, dimHead: h.dimHead,
                     cos: latentCos + first * width, sin: latentSin + first * width)
             }
+            stageClock.mark(.processProjection)
             pool.run(tasks: h.selfHeads) { head, worker in
                 attentionForward(
                     attended, ldo: inner, q: qkv, ldq: 3 * inner, k: qkv + inner, ldk: 3 * inner, v: qkv + 2 * inner, ldv: 3 * inner,
                     queries: count, keys: count, heads: head..<(head + 1), dimHead: h.dimHead, scratch: s.workers[worker])
             }
+            stageClock.mark(.processAttention)
             attentionOutputAndFeedForward(
                 latents, count: count, attended: attended, heads: h.selfHeads, toOut: attention.toOut, feedForward: layer.feedForward)
+            stageClock.mark(.processRest)
         }
     }
 
