@@ -117,42 +117,66 @@ extension POYOModel {
         let rotary = rotary
         s.tokenTimes.removeAll(keepingCapacity: true)
         s.tokenSource.removeAll(keepingCapacity: true)
-        s.tokenSlot.removeAll(keepingCapacity: true)
-        s.slotKeys.removeAll(keepingCapacity: true)
+        let count = w.inputUnitIndex.count
+        if let mask = w.inputMask {
+            for i in first..<count where mask[i] {
+                s.tokenTimes.append(w.inputTimestamps[i])
+                s.tokenSource.append(i)
+            }
+        } else {
+            s.tokenTimes.append(contentsOf: w.inputTimestamps[first..<count])
+            s.tokenSource.append(contentsOf: first..<count)
+        }
+        let tokens = s.tokenTimes.count
+
+        // Slots, in local arrays (a class's array property is checked for exclusive access at
+        // every subscript: ~4x slower in this loop).
+        var stamps: [UInt32] = [], slotOfKey: [Int32] = [], slotKeys: [Int] = [], tokenSlot: [Int32] = []
+        swap(&stamps, &s.slotStamp)
+        swap(&slotOfKey, &s.slotOfKey)
+        swap(&slotKeys, &s.slotKeys)
+        swap(&tokenSlot, &s.tokenSlot)
         let keyCount = description.unitVocab.count * types
-        if s.slotOfKey.count != keyCount {
-            s.slotOfKey = Array(repeating: 0, count: keyCount)
-            s.slotStamp = Array(repeating: 0, count: keyCount)
+        if stamps.count != keyCount {
+            stamps = Array(repeating: 0, count: keyCount)
+            slotOfKey = Array(repeating: 0, count: keyCount)
             s.stamp = 0
         }
         s.stamp &+= 1
         if s.stamp == 0 {
-            s.slotStamp.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+            for k in stamps.indices { stamps[k] = 0 }
             s.stamp = 1
         }
-        for i in first..<w.inputUnitIndex.count where w.inputMask?[i] ?? true {
-            s.tokenTimes.append(w.inputTimestamps[i])
-            s.tokenSource.append(i)
-            let unit = w.inputUnitIndex[i]
-            // Units first seen here get their table rows now, outside the parallel region.
-            _ = unitKeyValues.rows(of: unit, weights: weights, dim: dim)
-        }
-        let tokens = s.tokenTimes.count
-        s.tokenSlot.append(contentsOf: repeatElement(0, count: tokens))
-        func numberSlots(of range: Range<Int>) {
-            for j in range {
-                let i = s.tokenSource[j]
-                let key = w.inputUnitIndex[i] * types + w.inputTokenType[i]
-                if s.slotStamp[key] != s.stamp {
-                    s.slotStamp[key] = s.stamp
-                    s.slotOfKey[key] = Int32(s.slotKeys.count)
-                    s.slotKeys.append(key)
+        let stamp = s.stamp
+        slotKeys.removeAll(keepingCapacity: true)
+        tokenSlot.removeAll(keepingCapacity: true)
+        tokenSlot.append(contentsOf: repeatElement(0, count: tokens))
+        s.tokenSource.withUnsafeBufferPointer { source in
+            w.inputUnitIndex.withUnsafeBufferPointer { units in
+                w.inputTokenType.withUnsafeBufferPointer { tokenTypes in
+                    func numberSlots(of range: Range<Int>) {
+                        for j in range {
+                            let i = source[j]
+                            let key = units[i] &* types &+ tokenTypes[i]
+                            if stamps[key] != stamp {
+                                stamps[key] = stamp
+                                slotOfKey[key] = Int32(truncatingIfNeeded: slotKeys.count)
+                                slotKeys.append(key)
+                                // Units first seen here get their table rows now, outside the parallel region.
+                                _ = unitKeyValues.rows(of: units[i], weights: weights, dim: dim)
+                            }
+                            tokenSlot[j] = slotOfKey[key]
+                        }
+                    }
+                    numberSlots(of: prefixTokens..<tokens)
+                    numberSlots(of: 0..<prefixTokens)
                 }
-                s.tokenSlot[j] = s.slotOfKey[key]
             }
         }
-        numberSlots(of: prefixTokens..<tokens)
-        numberSlots(of: 0..<prefixTokens)
+        swap(&stamps, &s.slotStamp)
+        swap(&slotOfKey, &s.slotOfKey)
+        swap(&slotKeys, &s.slotKeys)
+        swap(&tokenSlot, &s.tokenSlot)
         let tokenCos = s.tokenCos.reserve(tokens * width), tokenSin = s.tokenSin.reserve(tokens * width)
         let keys = s.keys.reserve(heads * tokens * width), values = s.values.reserve(heads * tokens * width)
         let table = unitKeyValues

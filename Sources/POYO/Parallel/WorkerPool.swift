@@ -177,14 +177,16 @@ private final class PoolState: @unchecked Sendable {
 
 extension WorkerPool {
     /// Runs `body(rows, worker)` over `0..<count` cut into one contiguous block per thread
-    /// (blocks of whole multiples of `granule`, the last takes the rest).
+    /// (equal blocks of at least `granule` rows; fewer blocks when there are not enough rows).
     func forEachBlock(of count: Int, granule: Int = 6, _ body: (_ rows: Range<Int>, _ worker: Int) -> Void) {
         let blocks = min(threads, max(1, count / max(granule, 1)))
         if blocks <= 1 {
             body(0..<count, 0)
             return
         }
-        let per = (count / blocks + granule - 1) / granule * granule
+        // Equal blocks (128 rows on 2 threads: 64 and 64, each 10 tiles of 6 and one of 4, where
+        // granule-aligned blocks of 66 and 62 left one thread a tile more).
+        let per = (count + blocks - 1) / blocks
         run(tasks: blocks) { block, worker in
             let start = min(count, block * per)
             let end = block == blocks - 1 ? count : min(count, start + per)
