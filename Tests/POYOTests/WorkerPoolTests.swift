@@ -48,4 +48,30 @@ import Testing
             pool.run(tasks: 4) { _, _ in }
         }
     }
+
+    /// `realtime_priority`: the workers run SCHED_FIFO at the priority given (as root or with
+    /// CAP_SYS_NICE, as in CI); without the privilege the refusal is reported, not ignored.
+    @Test func workersTakeTheRealtimePriority() {
+        let pool = WorkerPool(threads: 3)
+        #expect(pool.setRealtimePriority(0) == EINVAL, "SCHED_FIFO priorities are 1-99")
+        let result = pool.setRealtimePriority(7)
+        guard result == 0 else {
+            #expect(result == EPERM && geteuid() != 0, "refused with \(result)")
+            return
+        }
+        let seen = Mutex<[Int: (Int32, Int32)]>([:])
+        pool.run(tasks: 16) { _, worker in
+            usleep(1_000)
+            var policy: Int32 = 0
+            var parameters = sched_param()
+            pthread_getschedparam(pthread_self(), &policy, &parameters)
+            seen.withLock { $0[worker] = (policy, parameters.sched_priority) }
+        }
+        let byWorker = seen.withLock { $0 }
+        #expect(byWorker.keys.contains { $0 > 0 }, "no worker ran a task")
+        for (worker, (policy, priority)) in byWorker where worker > 0 {
+            #expect(policy == SCHED_FIFO && priority == 7, "worker \(worker): policy \(policy) priority \(priority)")
+        }
+        #expect(byWorker[0].map { $0.0 == SCHED_OTHER } ?? true, "the caller's thread is the caller's to set")
+    }
 }

@@ -57,6 +57,12 @@ public final class POYOModel {
         return queries
     }
 
+    /// Gives the model's worker threads SCHED_FIFO at `priority` (`WorkerPool.setRealtimePriority`):
+    /// 0 or the error number of the refusal. The thread that calls `forward` sets its own.
+    public func setWorkerRealtimePriority(_ priority: Int32) -> Int32 {
+        pool.setRealtimePriority(priority)
+    }
+
     /// Computes the encoder keys and values of these units now, so that windows
     /// holding them later do no per-unit work (the daemon calls this at load).
     public func prepare(units: some Sequence<Int>) {

@@ -41,6 +41,21 @@ public final class WorkerPool: @unchecked Sendable {
         for handle in handles { pthread_join(handle, nil) }
     }
 
+    /// Gives every worker the real-time policy SCHED_FIFO at `priority` (1-99, `sched(7)`), so
+    /// that no ordinary (SCHED_OTHER) thread of the machine preempts one in the middle of a
+    /// region, where the other threads would wait for it. Returns 0, or the error number of the
+    /// first worker refused (EPERM without CAP_SYS_NICE or an RLIMIT_RTPRIO allowing it; EINVAL
+    /// for a priority out of range). The caller's own thread is the caller's to set.
+    public func setRealtimePriority(_ priority: Int32) -> Int32 {
+        var parameters = sched_param()
+        parameters.sched_priority = priority
+        for handle in handles {
+            let result = pthread_setschedparam(handle, SCHED_FIFO, &parameters)
+            if result != 0 { return result }
+        }
+        return 0
+    }
+
     /// Wakes parked workers now, so that they spin, ready, by the time the next region comes:
     /// the start of a forward pass calls this before its serial preparation, which then hides
     /// the wake-up (tens to hundreds of microseconds for an idle virtual CPU).
