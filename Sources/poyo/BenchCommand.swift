@@ -24,6 +24,10 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Output queries per window (evenly spaced, the last at the window end).") var queries = 1
     @Option(help: "Seed of the spike generator.") var seed: UInt64 = 1
     @Flag(help: "Also print the mean wall time of each stage of the forward pass.") var stages = false
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Start a window every PERIOD seconds, idle in between, as the daemon does at hop PERIOD (default: back to back).",
+        discussion: "An idle core can run the next window slower than one kept busy (frequency scaling, a virtual CPU handed to others): this is the forward pass the daemon sees."))
+    var period: Double?
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func validate() throws {
@@ -32,6 +36,7 @@ struct BenchCommand: ParsableCommand {
         guard rate.isFinite, rate >= 0 else { throw ValidationError("--rate must be a non-negative number of Hz") }
         guard iterations >= 1, warmup >= 0 else { throw ValidationError("--iterations must be at least 1 and --warmup at least 0") }
         guard queries >= 1 else { throw ValidationError("--queries must be at least 1") }
+        if let period { guard period.isFinite, period > 0, period <= 10 else { throw ValidationError("--period must be a number of seconds in (0, 10]") } }
     }
 
     func run() throws {
@@ -59,10 +64,17 @@ struct BenchCommand: ParsableCommand {
         var output = ModelOutput(specs: d.readouts)
         var milliseconds: [Double] = []
         var tokenCounts: [Int] = []
+        let periodNanoseconds = period.map { UInt64(($0 * 1e9).rounded()) }
+        var due = DispatchTime.now().uptimeNanoseconds
         for iteration in 0..<(warmup + iterations) {
             if iteration == warmup { model.stageClock.enabled = stages }
             spikes.draw()
             tokenizer.tokenize(spikeUnits: spikes.spikeUnits, spikeTimes: spikes.spikeTimes, outputTimestamps: outputTimes, into: &window)
+            if let periodNanoseconds {
+                due += periodNanoseconds
+                let now = DispatchTime.now().uptimeNanoseconds
+                if due > now { usleep(UInt32((due - now) / 1000)) } else { due = now }
+            }
             let start = DispatchTime.now().uptimeNanoseconds
             try model.forward(window, into: &output)
             let elapsed = DispatchTime.now().uptimeNanoseconds - start
@@ -89,12 +101,13 @@ struct BenchCommand: ParsableCommand {
                 "tokens": tokens, "units": units, "rate_hz": rate, "threads": threads,
                 "iterations": iterations, "queries": queries, "gflop_per_s_at_p50": gflops,
                 "core_peak_gflop_per_s": peak, "share_of_peak": share, "kernels": KernelInfo.matrixProduct,
-                "gflop_per_window": cost.poyoRT / 1e9,
+                "gflop_per_window": cost.poyoRT / 1e9, "period_s": period ?? 0,
             ].merging(stages ? ["stage_mean_ms": stageMilliseconds] : [:]) { a, _ in a }
             let data = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print(String(format: "%d iterations, %.0f tokens/window (%d units at %.1f Hz), %d thread(s)", iterations, tokens, units, rate, threads))
+            print(String(format: "%d iterations, %.0f tokens/window (%d units at %.1f Hz), %d thread(s)", iterations, tokens, units, rate, threads)
+                + (period.map { String(format: ", a window every %.3f s", $0) } ?? ", back to back"))
             print(String(format: "forward p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  (min %.3f, max %.3f)", percentile(50), percentile(90), percentile(99), milliseconds[0], milliseconds[milliseconds.count - 1]))
             print(String(format: "%.2f GFLOP per window in poyo-rt, %.1f GFLOP/s at p50", cost.poyoRT / 1e9, gflops))
             print("kernels: \(KernelInfo.matrixProduct); \(model.threads) thread(s): the caller and \(model.threads - 1) worker(s)")

@@ -4,6 +4,7 @@ import json
 import os
 import pathlib
 import subprocess
+import time
 
 import numpy as np
 import pytest
@@ -64,6 +65,21 @@ def test_bench_json_reports_percentiles():
     report = json.loads(result.stdout)
     assert report["p50_ms"] > 0 and report["p99_ms"] >= report["p50_ms"]
     assert report["tokens"] > 40  # 20 units' start/end tokens plus their spikes
+    assert report["period_s"] == 0
+
+
+def test_bench_paced_at_a_period_and_by_stage():
+    start = time.monotonic()
+    result = poyo("bench", "--model", FIXTURES / "poyo_odd.model.safetensors", "--units", "20",
+                  "--iterations", "10", "--warmup", "0", "--period", "0.05", "--stages", "--json")
+    assert time.monotonic() - start >= 0.5  # ten windows, one every 50 ms
+    report = json.loads(result.stdout)
+    assert report["period_s"] == 0.05
+    stages = report["stage_mean_ms"]
+    assert set(stages) >= {"encoder attention", "self-attn heads", "decoder + readout"}
+    assert all(v > 0 for v in stages.values()) and sum(stages.values()) <= report["max_ms"]
+    refused = poyo("bench", "--model", FIXTURES / "poyo_odd.model.safetensors", "--period", "-1", check=False)
+    assert refused.returncode != 0 and "--period must be" in refused.stderr
 
 
 def test_corrupt_model_is_refused_with_a_message(tmp_path):
