@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -44,15 +45,28 @@ def assert_refused(result: subprocess.CompletedProcess) -> None:
         assert part in message, message
 
 
-def wait_until_serving(process: subprocess.Popen, log: Path, timeout: float = 20.0) -> None:
+def wait_for_log(process: subprocess.Popen, log: Path, text: str, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"poyo serve exited ({process.returncode}): {log.read_text()}")
-        if "endpoints=" in log.read_text():  # the "serving" notice: both sockets bound
+        if text in log.read_text():
             return
         time.sleep(0.05)
-    pytest.fail(f"poyo serve did not start within {timeout} s: {log.read_text()}")
+    pytest.fail(f"no {text!r} in the log of poyo serve within {timeout} s: {log.read_text()}")
+
+
+def scheduling(pid: int) -> dict:
+    """{tid: (thread name, policy, priority)} of every thread of ``pid``."""
+    threads = {}
+    for tid in map(int, os.listdir(f"/proc/{pid}/task")):
+        name = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
+        threads[tid] = (name, os.sched_getscheduler(tid), os.sched_getparam(tid).sched_priority)
+    return threads
+
+
+def fifo_threads(threads: dict) -> set:
+    return {tid for tid, (_, policy, priority) in threads.items() if policy == os.SCHED_FIFO and priority == PRIORITY}
 
 
 def test_realtime_priority_runs_the_daemon_threads_under_sched_fifo(tmp_path):
@@ -63,15 +77,23 @@ def test_realtime_priority_runs_the_daemon_threads_under_sched_fifo(tmp_path):
     with open(log, "wb") as stderr:
         process = subprocess.Popen(serve_command(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
     try:
-        wait_until_serving(process, log)
-        threads = {int(tid): (os.sched_getscheduler(int(tid)), os.sched_getparam(int(tid)).sched_priority)
-                   for tid in os.listdir(f"/proc/{process.pid}/task")}
+        wait_for_log(process, log, "endpoints=")  # the "serving" notice: both sockets bound
+        started = scheduling(process.pid)
+        # SIGHUP (no --config: the same model file again) loads a model with workers of its own.
+        process.send_signal(signal.SIGHUP)
+        wait_for_log(process, log, "reloaded")
+        reloaded = scheduling(process.pid)
     finally:
         status = stop_daemon(process)
-    fifo = [tid for tid, (policy, priority) in threads.items() if policy == os.SCHED_FIFO and priority == PRIORITY]
-    # The ingest and scheduler threads and threads - 1 workers; the main thread keeps its policy.
-    assert len(fifo) == 2 + (THREADS - 1), threads
-    assert threads[process.pid][0] == os.SCHED_OTHER, threads
+    # The ingest and scheduler threads and threads - 1 workers; the main thread and libzmq's keep
+    # their policy.
+    assert len(fifo_threads(started)) == 2 + (THREADS - 1), started
+    assert started[process.pid][1] == os.SCHED_OTHER, started
+    assert all(name.startswith("ZMQbg") for tid, (name, _, _) in started.items()
+               if tid != process.pid and tid not in fifo_threads(started)), started
+    # The reloaded model's workers too (the old model's stay until the switch, at the next message).
+    new_workers = fifo_threads(reloaded) - fifo_threads(started)
+    assert len(new_workers) == THREADS - 1, reloaded
     assert status == 0, log.read_text()
 
 
