@@ -131,6 +131,10 @@ def run(args) -> dict:
                "--threads", str(args.threads), "--no-capture"]
     if args.budget is not None:
         command += ["--budget", str(args.budget)]
+    if args.model_cpu is not None:
+        command += ["--model-cpu", args.model_cpu]
+    if args.realtime_priority is not None:
+        command += ["--realtime-priority", str(args.realtime_priority)]
     stderr_path = workdir / "serve.stderr"
     stderr = open(stderr_path, "wb")
     daemon = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
@@ -276,6 +280,10 @@ def main() -> None:
     parser.add_argument("--hop", type=float, default=0.02)
     parser.add_argument("--budget", type=float, default=None, help="seconds (default: the hop)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--model-cpu", default=None, metavar="CPU[,CPU...]",
+                        help="the daemon's model_cpu: the scheduler thread's CPU, then the workers' (e.g. 0,1)")
+    parser.add_argument("--realtime-priority", type=int, default=None, metavar="N",
+                        help="the daemon's realtime_priority: SCHED_FIFO 1-99 for its ingest, scheduler and worker threads")
     parser.add_argument("--transport", choices=["tcp", "ipc"], default="tcp")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true")

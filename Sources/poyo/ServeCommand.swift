@@ -28,7 +28,12 @@ struct ServeCommand: ParsableCommand {
     @Flag(help: "Do not write a capture log even if the configuration names one.") var noCapture = false
     @Option(parsing: .unconditional, help: "The model's threads (the scheduler thread and threads - 1 workers).") var threads: Int?
     @Option(parsing: .unconditional, help: "CPU for the ingest thread.") var ingestCPU: Int?
-    @Option(parsing: .unconditional, help: "CPU for the scheduler (model) thread.") var modelCPU: Int?
+    @Option(
+        parsing: .unconditional,
+        help: "CPU for the scheduler (model) thread, or a comma list: the scheduler thread on the first, the model's workers on the others (e.g. 2,3).")
+    var modelCPU: String?
+    @Option(parsing: .unconditional, help: "SCHED_FIFO priority (1-99) of the ingest, scheduler and model worker threads (needs root, CAP_SYS_NICE or LimitRTPRIO).")
+    var realtimePriority: Int?
     @Flag(help: "Also publish the raw (normalized) model values.") var publishRawValues = false
     @Flag(help: "Print the resolved configuration as YAML and exit.") var printConfig = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
@@ -40,6 +45,16 @@ struct ServeCommand: ParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("unknown log level '\(logLevel)' (trace, debug, info, notice, warning, error, critical)")
         }
+        if let modelCPU, Self.cpuList(modelCPU) == nil {
+            throw ValidationError("--model-cpu \(modelCPU): give a CPU number or a comma list of them (e.g. 2 or 2,3)")
+        }
+    }
+
+    /// `2` or `2,3` as [2] or [2, 3]; nil when not a list of integers.
+    static func cpuList(_ text: String) -> [Int]? {
+        let cpus = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !cpus.isEmpty, cpus.allSatisfy({ $0 != nil }) else { return nil }
+        return cpus.compactMap { $0 }
     }
 
     func resolvedConfiguration() throws(ConfigurationError) -> DecoderConfiguration {
@@ -60,7 +75,8 @@ struct ServeCommand: ParsableCommand {
         if noCapture { c.capture = nil }
         if let threads { c.threads = threads }
         if let ingestCPU { c.ingestCPU = ingestCPU }
-        if let modelCPU { c.modelCPU = modelCPU }
+        if let modelCPU { c.modelCPU = Self.cpuList(modelCPU) }
+        if let realtimePriority { c.realtimePriority = realtimePriority }
         if publishRawValues { c.publishRawValues = true }
         try c.validate()
         return c

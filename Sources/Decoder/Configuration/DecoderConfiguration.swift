@@ -56,9 +56,16 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
     public var capture: String?
     /// Threads for the model's matrix products.
     public var threads: Int = 1
-    /// CPUs to pin the ingest and model threads to (nil = no pinning).
+    /// CPU to pin the ingest thread to (nil = no pinning).
     public var ingestCPU: Int?
-    public var modelCPU: Int?
+    /// CPUs of the model (nil = no pinning). In the file an integer (`model_cpu: 2`: the scheduler
+    /// thread alone is pinned, the workers are not) or a list (`model_cpu: [2, 3]`: the scheduler
+    /// thread on the first, the workers over the others; see `modelThreadCPUs`).
+    public var modelCPU: [Int]?
+    /// SCHED_FIFO priority (1-99, `sched(7)`) of the ingest, scheduler and model worker threads;
+    /// nil = ordinary scheduling. Needs root, CAP_SYS_NICE or an RLIMIT_RTPRIO of at least it
+    /// (checked at start: `RealtimeScheduling.probe`).
+    public var realtimePriority: Int?
     /// Entries of the ingest ring (rounded up to a power of two).
     public var ringCapacity: Int = 1 << 20
     /// Whether outputs also carry the raw (normalized) model values.
@@ -73,7 +80,7 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
         case unitPrefix = "unit_prefix", outputOffsets = "output_offsets", stallTimeout = "stall_timeout"
         case statusInterval = "status_interval", ingestCPU = "ingest_cpu", modelCPU = "model_cpu"
         case ringCapacity = "ring_capacity", publishRawValues = "publish_raw_values", lockMemory = "lock_memory"
-        case qualityWindow = "quality_window"
+        case qualityWindow = "quality_window", realtimePriority = "realtime_priority"
     }
 
     public init(model: String, session: String) {
@@ -99,11 +106,35 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
         capture = try c.decodeIfPresent(String.self, forKey: .capture)
         threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? 1
         ingestCPU = try c.decodeIfPresent(Int.self, forKey: .ingestCPU)
-        modelCPU = try c.decodeIfPresent(Int.self, forKey: .modelCPU)
+        modelCPU = try Self.decodeCPUs(c, forKey: .modelCPU)
         ringCapacity = try c.decodeIfPresent(Int.self, forKey: .ringCapacity) ?? (1 << 20)
         publishRawValues = try c.decodeIfPresent(Bool.self, forKey: .publishRawValues) ?? false
         lockMemory = try c.decodeIfPresent(Bool.self, forKey: .lockMemory) ?? false
         qualityWindow = try c.decodeIfPresent(Double.self, forKey: .qualityWindow) ?? 30
+        realtimePriority = try c.decodeIfPresent(Int.self, forKey: .realtimePriority)
+    }
+
+    /// An integer or a list of integers (`model_cpu: 2`, `model_cpu: [2, 3]`), as a list.
+    private static func decodeCPUs(_ c: KeyedDecodingContainer<CodingKeys>, forKey key: CodingKeys) throws -> [Int]? {
+        guard c.contains(key), try !c.decodeNil(forKey: key) else { return nil }
+        if let cpu = try? c.decode(Int.self, forKey: key) { return [cpu] }
+        guard let cpus = try? c.decode([Int].self, forKey: key) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: c, debugDescription: "expected a CPU number or a list of them (e.g. \(key.rawValue): 2, or \(key.rawValue): [2, 3])")
+        }
+        return cpus
+    }
+
+    /// The scheduler (model) thread's CPU: `model_cpu`'s first entry.
+    public var schedulerCPU: Int? { modelCPU?.first }
+
+    /// The CPUs of the model's threads in `POYOModel(cpus:)`'s form (thread i on element
+    /// `i % count`, 0 the scheduler thread): with `model_cpu: [c0, c1, ...]` the scheduler thread
+    /// is on c0 and worker i (1..<threads) on element `1 + (i - 1) % (count - 1)` of the list,
+    /// so no worker shares the scheduler's CPU. Empty (workers not pinned) without a list of 2 or more.
+    public var modelThreadCPUs: [Int] {
+        guard let cpus = modelCPU, cpus.count >= 2 else { return [] }
+        return [cpus[0]] + (1..<max(threads, 2)).map { cpus[1 + ($0 - 1) % (cpus.count - 1)] }
     }
 
     /// The fields a running daemon cannot take from a new configuration (SIGHUP): its sockets,
@@ -119,6 +150,7 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
         if modelCPU != other.modelCPU { names.append("model_cpu") }
         if ringCapacity != other.ringCapacity { names.append("ring_capacity") }
         if lockMemory != other.lockMemory { names.append("lock_memory") }
+        if realtimePriority != other.realtimePriority { names.append("realtime_priority") }
         if source != other.source { names.append("source") }
         if stallTimeout != other.stallTimeout { names.append("stall_timeout") }
         if statusInterval != other.statusInterval { names.append("status_interval") }
@@ -247,10 +279,14 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
         try c.encodeIfPresent(capture, forKey: .capture)
         try c.encode(threads, forKey: .threads)
         try c.encodeIfPresent(ingestCPU, forKey: .ingestCPU)
-        try c.encodeIfPresent(modelCPU, forKey: .modelCPU)
+        if let modelCPU {
+            // As people write it: one CPU as an integer, several as a list.
+            if modelCPU.count == 1 { try c.encode(modelCPU[0], forKey: .modelCPU) } else { try c.encode(modelCPU, forKey: .modelCPU) }
+        }
         try c.encode(ringCapacity, forKey: .ringCapacity)
         try c.encode(publishRawValues, forKey: .publishRawValues)
         try c.encode(lockMemory, forKey: .lockMemory)
+        try c.encodeIfPresent(realtimePriority, forKey: .realtimePriority)
     }
 
     private struct UnitKey: CodingKey {
@@ -263,6 +299,9 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
 
     /// The longest duration a configuration may give (hop, budget, stall_timeout, status_interval).
     public static let maxSeconds: Double = 86_400
+
+    /// The SCHED_FIFO priorities Linux has (`sched_get_priority_min/max(SCHED_FIFO)`).
+    public static let realtimePriorities = 1...99
 
     /// The largest ring the daemon allocates (entries of 24 bytes: 16M entries are 384 MiB).
     public static let maxRingCapacity = 1 << 24
@@ -286,8 +325,14 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
         guard ringCapacity >= 2, ringCapacity <= Self.maxRingCapacity else {
             throw ConfigurationError("ring_capacity is \(ringCapacity): it must be 2 to \(Self.maxRingCapacity) entries")
         }
-        for (name, cpu) in [("ingest_cpu", ingestCPU), ("model_cpu", modelCPU)] {
-            if let cpu, cpu < 0 { throw ConfigurationError("\(name) is \(cpu): CPUs are numbered from 0") }
+        if let ingestCPU, ingestCPU < 0 { throw ConfigurationError("ingest_cpu is \(ingestCPU): CPUs are numbered from 0") }
+        if let modelCPU {
+            let shown = modelCPU.count == 1 ? "\(modelCPU[0])" : "\(modelCPU)"
+            if modelCPU.isEmpty { throw ConfigurationError("model_cpu is []: give a CPU number, or a list of them (the scheduler thread's first)") }
+            if modelCPU.contains(where: { $0 < 0 }) { throw ConfigurationError("model_cpu is \(shown): CPUs are numbered from 0") }
+        }
+        if let realtimePriority, !Self.realtimePriorities.contains(realtimePriority) {
+            throw ConfigurationError("realtime_priority is \(realtimePriority): it must be 1 to 99 (the SCHED_FIFO priority; leave it out for ordinary scheduling)")
         }
     }
 }

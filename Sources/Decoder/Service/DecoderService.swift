@@ -41,6 +41,12 @@ public final class DecoderService: @unchecked Sendable {
         self.reread = reread
         self.logger = logger
         self.notifier = notifier
+        // Before the model starts its workers: a refusal later could only be logged.
+        if let priority = configuration.realtimePriority { try RealtimeScheduling.probe(priority: priority) }
+        let unavailable = RealtimeScheduling.unavailableCPUs((configuration.ingestCPU.map { [$0] } ?? []) + (configuration.modelCPU ?? []))
+        if !unavailable.isEmpty {
+            logger.warning("ingest_cpu / model_cpu: this process may not run on CPU \(unavailable.map(String.init).joined(separator: ", ")) (absent, offline or outside its affinity); threads assigned to it run unpinned")
+        }
         (model, binding, modelIdentity) = try Self.loadModel(configuration: configuration)
         capture = try configuration.capture.map { try CaptureLog(path: Self.expandTime(in: $0)) }
         let wakeup = DispatchSemaphore(value: 0)
@@ -50,10 +56,16 @@ public final class DecoderService: @unchecked Sendable {
 
     /// Loads, binds and warms up a model: its per-unit tables filled, its start/end-token state
     /// cached and its scratch sized by a busy synthetic window (every unit at 50 Hz), so that the
-    /// first real ticks neither allocate nor run slow.
+    /// first real ticks neither allocate nor run slow. Its workers are pinned (`model_cpu` list)
+    /// and given `realtime_priority` here, at start and on every reload (a new model has new
+    /// workers). Throws when the model does not load or bind, or its workers are refused SCHED_FIFO.
     static func loadModel(configuration: DecoderConfiguration) throws -> (POYOModel, SessionBinding, ModelIdentity) {
         // Isolated from the file: an operator replacing it in place must not crash the daemon (SIGBUS).
-        let model = try POYOModel(path: configuration.model, isolated: true, threads: configuration.threads)
+        let model = try POYOModel(path: configuration.model, isolated: true, threads: configuration.threads, cpus: configuration.modelThreadCPUs)
+        if let priority = configuration.realtimePriority {
+            let error = model.setWorkerRealtimePriority(Int32(priority))
+            if error != 0 { throw RealtimeScheduling.refusal(priority: priority, error: error) }
+        }
         let binding = try SessionBinding(configuration: configuration, model: model.description)
         let identity = try ModelIdentity(file: configuration.model)
         model.prepare(units: binding.units.map(\.row))

@@ -51,6 +51,7 @@ struct IngestLoop {
         if let cpu = configuration.ingestCPU, !pinCurrentThread(toCPU: cpu) {
             logger.warning("could not pin the ingest thread to CPU \(cpu)")
         }
+        RealtimeScheduling.applyToCurrentThread(configuration.realtimePriority, thread: "ingest", logger: logger)
         // One more frame than any rig message has, so a longer message is seen as one.
         var message = ZMQMultipartMessage(capacity: 5)
         var badInput = BadInputLog(logger: logger)

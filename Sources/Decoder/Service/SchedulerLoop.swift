@@ -68,9 +68,10 @@ final class SchedulerLoop {
     }
 
     private func serve(_ socket: borrowing ZMQSocket) {
-        if let cpu = configuration.modelCPU, !pinCurrentThread(toCPU: cpu) {
+        if let cpu = configuration.schedulerCPU, !pinCurrentThread(toCPU: cpu) {
             logger.warning("could not pin the scheduler thread to CPU \(cpu)")
         }
+        RealtimeScheduling.applyToCurrentThread(configuration.realtimePriority, thread: "scheduler", logger: logger)
         let statusInterval = UInt64((configuration.statusInterval * 1e9).rounded())
         let stallTimeout = UInt64((configuration.stallTimeout * 1e9).rounded())
         let watchdogInterval = notifier.watchdogInterval.map { UInt64($0.components.seconds) * 1_000_000_000 + UInt64($0.components.attoseconds / 1_000_000_000) }

@@ -52,13 +52,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="profile a running daemon (configured for this load) instead of starting one")
     p.add_argument("--pid", type=int, default=None, help="with --endpoints: the daemon's pid (CPU, memory, threads)")
     p.add_argument("--ingest-cpu", type=int, default=None, help="pin the daemon's ingest thread to this CPU")
-    p.add_argument("--model-cpu", type=int, default=None, help="pin the daemon's scheduler thread to this CPU")
+    p.add_argument("--model-cpu", type=cpu_list, default=None, metavar="CPU[,CPU...]",
+                   help="pin the daemon's scheduler thread to this CPU (a list: to the first, its model workers to the others)")
+    p.add_argument("--realtime-priority", type=int, default=None, metavar="N",
+                   help="run the daemon's ingest, scheduler and model worker threads SCHED_FIFO at N (1-99; needs root, "
+                        "CAP_SYS_NICE or LimitRTPRIO)")
     p.add_argument("--burst-at", type=float, default=None, metavar="S",
                    help="add an oversized burst at S seconds of the stream (a forced slow tick)")
     p.add_argument("--burst-spikes", type=int, default=60_000, help="spikes of that burst, within 1 ms (default 60000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--poyo-bin", default=None, help="the poyo binary (default $POYO_BIN, then .build/release/poyo)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def cpu_list(text: str):
+    """``2`` as 2, ``2,3`` as [2, 3] (the daemon's ``model_cpu``)."""
+    try:
+        cpus = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: a CPU number or a comma list of them (e.g. 2 or 2,3)") from None
+    return cpus[0] if len(cpus) == 1 else cpus
 
 
 def sweep_points(specs: Optional[list], units: int, rate: float) -> list:
@@ -96,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         raise SessionError("--sweep plays synthetic loads; it cannot be combined with --session")
     seconds = args.seconds if args.seconds is not None else (5.0 if len(points) > 1 else 60.0)
     settings = Settings(hop=args.hop, budget=args.budget, threads=args.threads, ingest_cpu=args.ingest_cpu,
-                        model_cpu=args.model_cpu)
+                        model_cpu=args.model_cpu, realtime_priority=args.realtime_priority)
     from .. import model_file
     description, _ = model_file.read_model_file(model)
     settings.sequence_length = float(description["hyperparameters"]["sequence_length"])
@@ -151,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
         "configuration": {"hop_s": settings.hop, "budget_s": settings.budget_s, "threads": settings.threads,
                           "seconds_per_point": seconds, "sequence_length_s": settings.sequence_length,
                           "ingest_cpu": settings.ingest_cpu, "model_cpu": settings.model_cpu,
+                          "realtime_priority": settings.realtime_priority,
                           "session": args.session, "binary": str(binary) if binary else None,
                           "endpoints": args.endpoints},
         "runs": results,

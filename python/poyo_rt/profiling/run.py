@@ -8,7 +8,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
 import numpy as np
 import zmq
@@ -33,8 +33,13 @@ class Settings:
         The model's threads.
     sequence_length : float
         The model's window, seconds.
-    ingest_cpu, model_cpu : int or None
-        Pin the daemon's ingest / scheduler thread to this CPU.
+    ingest_cpu : int or None
+        Pin the daemon's ingest thread to this CPU.
+    model_cpu : int, list of int, or None
+        Pin the daemon's scheduler thread to this CPU (a list: to the first, and the model's
+        workers to the others).
+    realtime_priority : int or None
+        SCHED_FIFO priority (1-99) of the daemon's ingest, scheduler and worker threads.
     """
 
     hop: float = 0.02
@@ -42,7 +47,8 @@ class Settings:
     threads: int = 1
     sequence_length: float = 1.0
     ingest_cpu: Optional[int] = None
-    model_cpu: Optional[int] = None
+    model_cpu: Optional[Union[int, list]] = None
+    realtime_priority: Optional[int] = None
 
     @property
     def budget_s(self) -> float:
@@ -53,7 +59,7 @@ def daemon_config(model: str, binding: dict, settings: Settings) -> dict:
     """The ``poyo serve`` configuration of a profile (docs/serving.md)."""
     config = {"model": str(Path(model).resolve()), **binding, "hop": settings.hop, "budget": settings.budget_s,
               "threads": settings.threads, "output_offsets": [0.0], "stall_timeout": 5.0, "status_interval": 0.25}
-    for key in ("ingest_cpu", "model_cpu"):
+    for key in ("ingest_cpu", "model_cpu", "realtime_priority"):
         if getattr(settings, key) is not None:
             config[key] = getattr(settings, key)
     return config
