@@ -21,7 +21,7 @@ public struct WindowTokenizer: Sendable {
 
     /// Fills `window` (reusing its arrays' capacity) from spikes given as the position of
     /// their unit in `unitRows` and their window-relative time in seconds, sorted by time.
-    public func tokenize(
+    @inlinable public func tokenize(
         spikeUnits: some Collection<Int>, spikeTimes: some Collection<Double>,
         outputTimestamps: some Collection<Double>, into window: inout ModelWindow
     ) {
