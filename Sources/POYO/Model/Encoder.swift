@@ -1,8 +1,10 @@
 extension POYOModel {
-    /// `latents = latent_emb[latent_index]; latents += enc_atn(latents, inputs); latents += enc_ffn(latents)`.
-    /// Returns the latent stream [L, dim] in scratch. Parallel regions: the tokens' K/V gather in
-    /// blocks, the attention per head, the output projection and feed-forward in row blocks.
-    func encode(_ w: ModelWindow) -> UnsafeMutablePointer<Float> {
+    /// `latents = latent_emb[latent_index]; attended = enc_atn(latents, inputs)`: the encoder up to its
+    /// attention output, [L, cross inner] (rotated by the latent times). `process` adds its output
+    /// projection and feed-forward (`latents += to_out(attended); latents += enc_ffn(latents)`) in
+    /// its first row blocks. Returns the latent stream [L, dim] and `attended`, in scratch.
+    /// Parallel regions: the tokens' K/V gather in blocks, the attention per head.
+    func encode(_ w: ModelWindow) -> (latents: UnsafeMutablePointer<Float>, attended: UnsafeMutablePointer<Float>) {
         let h = hyperparameters
         let dim = h.dim
         let inner = h.crossHeads * h.dimHead
@@ -33,7 +35,11 @@ extension POYOModel {
         w.latentTimestamps.withUnsafeBufferPointer { rotary.angles(of: $0.baseAddress!, count: count, cos: latentCos, sin: latentSin) }
         rotary.rotate(queries, ldx: inner, rows: count, heads: h.crossHeads, dimHead: h.dimHead, cos: latentCos, sin: latentSin)
 
-        let attended = s.attended.reserve(count * inner)
+        // Sized for the self-attention too: `process` reads this output while it writes its own heads'.
+        let attended = s.attended.reserve(count * max(inner, h.selfHeads * h.dimHead))
+        s.normed.reserve(count * dim)
+        s.hidden.reserve(count * 8 * dim)
+        s.gated.reserve(count * 4 * dim)
         if split {
             attendSlots(w, queries: queries, tokens: tokens, count: count, prefix: prefix, cached: cached, into: attended)
         } else {
@@ -45,11 +51,7 @@ extension POYOModel {
             }
         }
         stageClock.mark(.encoderAttention)
-        attentionOutputAndFeedForward(
-            latents, count: count, attended: attended, heads: h.crossHeads, toOut: weights.encoderAttention.toOut,
-            feedForward: weights.encoderFeedForward)
-        stageClock.mark(.encoderRest)
-        return latents
+        return (latents, attended)
     }
 
     /// The tokens `first...` of `w` that are not masked, with their keys and values [N', cross inner]

@@ -83,8 +83,8 @@ public final class POYOModel {
         pool.wake()
         try validate(window)
         stageClock.start()
-        let latents = encode(window)
-        process(latents: latents, count: window.latentIndex.count)
+        let (latents, attended) = encode(window)
+        process(latents: latents, count: window.latentIndex.count, encoderAttended: attended)
         decode(window, latents: latents, into: &output)
         stageClock.mark(.decoder)
     }

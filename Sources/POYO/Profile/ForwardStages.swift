@@ -8,14 +8,11 @@ public enum ForwardStage: Int, CaseIterable, Sendable {
     case encoderInputs
     /// The encoder's cross-attention (scores, softmax, value product).
     case encoderAttention
-    /// The encoder's output projection and feed-forward.
-    case encoderRest
-    /// Self-attention layers: layer norm, q/k/v projection and rotation.
-    case processProjection
+    /// Row blocks: each attention block's output projection and feed-forward (the encoder's and
+    /// every self-attention layer's), fused with the next layer's layer norm, q/k/v and rotation.
+    case rowBlocks
     /// Self-attention layers: the attention heads.
     case processAttention
-    /// Self-attention layers: output projection and feed-forward.
-    case processRest
     /// The decoder's cross-attention, feed-forward and readout.
     case decoder
 
@@ -23,10 +20,8 @@ public enum ForwardStage: Int, CaseIterable, Sendable {
         switch self {
         case .encoderInputs: "encoder inputs (K/V gather)"
         case .encoderAttention: "encoder attention"
-        case .encoderRest: "encoder out + feed-forward"
-        case .processProjection: "self-attn q/k/v"
+        case .rowBlocks: "out + feed-forward + next q/k/v"
         case .processAttention: "self-attn heads"
-        case .processRest: "self-attn out + feed-forward"
         case .decoder: "decoder + readout"
         }
     }
