@@ -117,7 +117,7 @@ struct BenchCommand: ParsableCommand {
             if stages {
                 print("mean per stage (ms):")
                 for stage in ForwardStage.allCases {
-                    print("  " + stage.name.padding(toLength: 30, withPad: " ", startingAt: 0) + String(format: " %7.3f", stageMilliseconds[stage.name]!))
+                    print("  " + stage.name.padding(toLength: 32, withPad: " ", startingAt: 0) + String(format: " %7.3f", stageMilliseconds[stage.name]!))
                 }
             }
         }
