@@ -36,8 +36,10 @@ for information: float32 eager itself is up to ~2e-4 off float64 on some windows
 (outputs up to ~30), so it is no reference at 1e-4; poyo-rt was within 7e-5 of float64 on 50 windows.
 A peer that cannot be built here is reported unavailable with its reason and skipped.
 
---avx2-only sets ATEN_CPU_CAPABILITY=avx2 before torch is imported, so eager/compile use ATen's
-AVX2 kernels as on an AVX2-only machine. ONNX Runtime has no such switch: on an AVX-512 machine its
+--avx2-only emulates the AVX2 machine class on an AVX-512 machine for torch: before torch is
+imported it sets ATEN_CPU_CAPABILITY=avx2 (ATen's vectorized kernels and the code torch.compile
+generates), MKL_ENABLE_INSTRUCTIONS=AVX2 (MKL's sgemm, torch's matrix products) and
+ONEDNN_MAX_CPU_ISA=AVX2 (oneDNN). ONNX Runtime has no such switch: on an AVX-512 machine its
 numbers stay faster than they would be on the AVX2 machine class (conservative for poyo-rt's ratio).
 """
 
@@ -193,14 +195,17 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", metavar="PATH", help="write everything as JSON here")
     p.add_argument("--skip", default="", help="comma-separated peers to leave out: poyo-rt, torch.compile, onnxruntime")
-    p.add_argument("--avx2-only", action="store_true", help="torch on ATen's AVX2 kernels (ONNX Runtime unaffected)")
+    p.add_argument("--avx2-only", action="store_true", help="torch on AVX2 kernels only: ATen, MKL, oneDNN (ONNX Runtime unaffected)")
     args = p.parse_args(argv)
     threads = [int(t) for t in args.threads.split(",")]
     skip = [name for name in args.skip.split(",") if name]
     if any(name not in PEERS or name == "torch eager" for name in skip):
         p.error("--skip takes poyo-rt, torch.compile, onnxruntime (torch eager is the reference)")
     if args.avx2_only:
-        os.environ["ATEN_CPU_CAPABILITY"] = "avx2"  # read when torch is first imported, just below
+        # Read when torch (and its MKL and oneDNN) are first loaded, just below.
+        os.environ["ATEN_CPU_CAPABILITY"] = "avx2"
+        os.environ["MKL_ENABLE_INSTRUCTIONS"] = "AVX2"
+        os.environ["ONEDNN_MAX_CPU_ISA"] = "AVX2"
     import torch
 
     try:

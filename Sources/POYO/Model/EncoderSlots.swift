@@ -1,0 +1,184 @@
+extension POYOModel {
+    /// The tokens `first...` of `w` that are not masked, for `attendSlots`: each token's slot
+    /// (its (unit, token type), numbered in order of first appearance in this window:
+    /// `scratch.tokenSlot`, `scratch.slotKeys`) and the rotated columns of its key and value,
+    /// rotated by its time, head by head ([heads, N', rotated] in `scratch.keys` / `scratch.values`).
+    /// The first `prefixTokens` tokens (start/end tokens attended here, not resumed from the cache)
+    /// get their slots after all others, so that the slots of the tokens after them, and with them
+    /// every sum over slots, are the same whether the start/end state was cached or not. Returns N'.
+    func gatherSlotTokens(_ w: ModelWindow, first: Int, prefixTokens: Int) -> Int {
+        let h = hyperparameters
+        let dim = h.dim, dimHead = h.dimHead, heads = h.crossHeads
+        let inner = heads * dimHead
+        let width = rotary.tableWidth
+        let types = UnitKeyValueTable.tokenTypes
+        let s = scratch
+        let rotary = rotary
+        s.tokenTimes.removeAll(keepingCapacity: true)
+        s.tokenSource.removeAll(keepingCapacity: true)
+        let count = w.inputUnitIndex.count
+        if let mask = w.inputMask {
+            for i in first..<count where mask[i] {
+                s.tokenTimes.append(w.inputTimestamps[i])
+                s.tokenSource.append(i)
+            }
+        } else {
+            s.tokenTimes.append(contentsOf: w.inputTimestamps[first..<count])
+            s.tokenSource.append(contentsOf: first..<count)
+        }
+        let tokens = s.tokenTimes.count
+
+        // Slots, in local arrays (a class's array property is checked for exclusive access at
+        // every subscript: ~4x slower in this loop).
+        var stamps: [UInt32] = [], slotOfKey: [Int32] = [], slotKeys: [Int] = [], tokenSlot: [Int32] = []
+        swap(&stamps, &s.slotStamp)
+        swap(&slotOfKey, &s.slotOfKey)
+        swap(&slotKeys, &s.slotKeys)
+        swap(&tokenSlot, &s.tokenSlot)
+        let keyCount = description.unitVocab.count * types
+        if stamps.count != keyCount {
+            stamps = Array(repeating: 0, count: keyCount)
+            slotOfKey = Array(repeating: 0, count: keyCount)
+            s.stamp = 0
+        }
+        s.stamp &+= 1
+        if s.stamp == 0 {
+            for k in stamps.indices { stamps[k] = 0 }
+            s.stamp = 1
+        }
+        let stamp = s.stamp
+        slotKeys.removeAll(keepingCapacity: true)
+        tokenSlot.removeAll(keepingCapacity: true)
+        tokenSlot.append(contentsOf: repeatElement(0, count: tokens))
+        s.tokenSource.withUnsafeBufferPointer { source in
+            w.inputUnitIndex.withUnsafeBufferPointer { units in
+                w.inputTokenType.withUnsafeBufferPointer { tokenTypes in
+                    func numberSlots(of range: Range<Int>) {
+                        for j in range {
+                            let i = source[j]
+                            let key = units[i] &* types &+ tokenTypes[i]
+                            if stamps[key] != stamp {
+                                stamps[key] = stamp
+                                slotOfKey[key] = Int32(truncatingIfNeeded: slotKeys.count)
+                                slotKeys.append(key)
+                                // Units first seen here get their table rows now, outside the parallel region.
+                                _ = unitKeyValues.rows(of: units[i], weights: weights, dim: dim)
+                            }
+                            tokenSlot[j] = slotOfKey[key]
+                        }
+                    }
+                    numberSlots(of: prefixTokens..<tokens)
+                    numberSlots(of: 0..<prefixTokens)
+                }
+            }
+        }
+        swap(&stamps, &s.slotStamp)
+        swap(&slotOfKey, &s.slotOfKey)
+        swap(&slotKeys, &s.slotKeys)
+        swap(&tokenSlot, &s.tokenSlot)
+        let tokenCos = s.tokenCos.reserve(tokens * width), tokenSin = s.tokenSin.reserve(tokens * width)
+        let keys = s.keys.reserve(heads * tokens * width), values = s.values.reserve(heads * tokens * width)
+        let table = unitKeyValues
+        s.tokenTimes.withUnsafeBufferPointer { times in
+            s.tokenSource.withUnsafeBufferPointer { source in
+                w.inputUnitIndex.withUnsafeBufferPointer { units in
+                    w.inputTokenType.withUnsafeBufferPointer { tokenTypes in
+                        pool.forEachBlock(of: tokens, granule: 64) { block, _ in
+                            let start = block.lowerBound
+                            rotary.angles(of: times.baseAddress! + start, count: block.count, cos: tokenCos + start * width, sin: tokenSin + start * width)
+                            for j in block {
+                                let i = source[j]
+                                let kv = table.prepared(units[i]) + tokenTypes[i] * 2 * inner
+                                let c = tokenCos + j * width, sn = tokenSin + j * width
+                                for head in 0..<heads {
+                                    let row = (head * tokens + j) * width
+                                    rotary.rotate(keys + row, ldx: width, rows: 1, heads: 1, dimHead: width, cos: c, sin: sn, from: kv + head * dimHead)
+                                    rotary.rotate(values + row, ldx: width, rows: 1, heads: 1, dimHead: width, cos: c, sin: sn, from: kv + inner + head * dimHead)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return tokens
+    }
+
+    /// The encoder attention per slot (`slotAttentionForward`), one task per head, resuming the
+    /// start/end tokens' cached state (computed and recorded here when it does not match).
+    /// Per head it first builds the slot operands: the unrotated key and value columns of each
+    /// slot, and the unrotated score part of each slot against each latent.
+    func attendSlots(
+        _ w: ModelWindow, queries: UnsafeMutablePointer<Float>, tokens: Int, count: Int, prefix: Int, cached: Bool,
+        into attended: UnsafeMutablePointer<Float>
+    ) {
+        let h = hyperparameters
+        let dimHead = h.dimHead, heads = h.crossHeads, inner = heads * dimHead, groups = h.numLatentsPerStep
+        let rotated = rotary.tableWidth, unrotated = dimHead - rotated
+        let types = UnitKeyValueTable.tokenTypes
+        let s = scratch
+        let slots = s.slotKeys.count
+        let scale = 1 / Float(dimHead).squareRoot()
+        // A block of scores of ~256 KiB stays in L2 through softmax and the value product.
+        // (Not cut to the token count: blocks must start at the same tokens, cached start/end state or not.)
+        let keyBlock = max(64, (Self.scoreBlockBytes / 4 / max(count, 1)) & ~15)
+        let sums = s.sums.reserve(heads * count), maxima = s.maxima.reserve(heads * count)
+        let cache = startEndCache
+        let cacheOut = cache.out.reserve(prefix > 0 ? count * inner : 0)
+        let cacheSums = cache.sums.reserve(prefix > 0 ? heads * count : 0), cacheMaxima = cache.maxima.reserve(prefix > 0 ? heads * count : 0)
+        let keys = s.keys.pointer, values = s.values.pointer
+        let table = unitKeyValues
+        s.tokenSlot.withUnsafeBufferPointer { tokenSlot in
+            s.slotKeys.withUnsafeBufferPointer { slotKeys in
+                latentQueries.withUnsafeBufferPointer { latentQueries in
+                    w.latentIndex.withUnsafeBufferPointer { latentIndex in
+                        pool.run(tasks: heads) { head, worker in
+                            let scratch = s.workers[worker]
+                            let column = head * dimHead
+                            let slotK = scratch.slotKeys.reserve(slots * unrotated), slotV = scratch.slotValues.reserve(slots * unrotated)
+                            for (slot, key) in slotKeys.enumerated() {
+                                let row = table.prepared(key / types) + (key % types) * 2 * inner + column + rotated
+                                (slotK + slot * unrotated).update(from: row, count: unrotated)
+                                (slotV + slot * unrotated).update(from: row + inner, count: unrotated)
+                            }
+                            let sharedPanels = packTransposed(
+                                latentQueries.baseAddress! + column + rotated, ldm: inner, rows: groups, depth: unrotated,
+                                into: scratch.packedShared.reserve(packedCount(rows: groups, depth: unrotated)))
+                            let groupScores = scratch.slotGroupScores.reserve(slots * groups)
+                            panelGEMM(groupScores, ldc: groups, slotK, lda: unrotated, sharedPanels, m: slots, k: unrotated, Epilogue(alpha: scale))
+                            let slotScores = scratch.slotScores.reserve(slots * count)
+                            for slot in 0..<slots {
+                                let scores = slotScores + slot * count, byGroup = groupScores + slot * groups
+                                for i in 0..<count { scores[i] = byGroup[latentIndex[i]] }
+                            }
+                            let queryPanels = packTransposed(
+                                queries + column, ldm: inner, rows: count, depth: rotated,
+                                into: scratch.packedKeys.reserve(packedCount(rows: count, depth: rotated)))
+                            let operands = SlotAttentionHead(
+                                queryPanels: queryPanels, keys: keys + head * tokens * rotated, values: values + head * tokens * rotated,
+                                tokenSlot: tokenSlot.baseAddress!, slotScores: slotScores, slotValues: slotV, slots: slots, latents: count,
+                                rotated: rotated, unrotated: unrotated, scale: scale)
+                            let out = attended + column, headSums = sums + head * count, headMaxima = maxima + head * count
+                            var resumeFrom = 0
+                            if prefix > 0 {
+                                if !cached {
+                                    slotAttentionForward(
+                                        operands, keys: 0..<prefix, out: cacheOut + column, ldo: inner, sums: cacheSums + head * count,
+                                        maxima: cacheMaxima + head * count, keyBlock: keyBlock, scratch: scratch, resume: false, normalize: false)
+                                    resumeFrom = prefix
+                                }
+                                for i in 0..<count { (out + i * inner).update(from: cacheOut + i * inner + column, count: dimHead) }
+                                headSums.update(from: cacheSums + head * count, count: count)
+                                headMaxima.update(from: cacheMaxima + head * count, count: count)
+                            }
+                            slotAttentionForward(
+                                operands, keys: resumeFrom..<tokens, out: out, ldo: inner, sums: headSums, maxima: headMaxima,
+                                keyBlock: keyBlock, scratch: scratch, resume: prefix > 0, normalize: true)
+                        }
+                    }
+                }
+            }
+        }
+        if prefix > 0 && !cached { cache.record(w, prefix: prefix) }
+    }
+}
