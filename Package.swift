@@ -51,7 +51,9 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "POYOTests", dependencies: ["POYO"], exclude: ["Fixtures"], swiftSettings: strict),
+        // Counts the heap allocations of a thread (interposes malloc in the test binary).
+        .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
+        .testTarget(name: "POYOTests", dependencies: ["POYO", "CAllocationCounter"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "SpikeWireTests", dependencies: ["SpikeWire"], swiftSettings: strict),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "SpikeWire"], swiftSettings: strict),
         .testTarget(name: "DecoderTests", dependencies: ["Decoder"], swiftSettings: strict),

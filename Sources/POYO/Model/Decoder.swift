@@ -29,15 +29,7 @@ extension POYOModel {
         rotary.rotate(queries, ldx: inner, rows: queryCount, heads: h.crossHeads, dimHead: h.dimHead, cos: queryCos, sin: querySin)
 
         let keyValues = s.projected.reserve(count * 2 * inner)
-        let latentCos = UnsafePointer(s.latentCos.pointer), latentSin = UnsafePointer(s.latentSin.pointer)
-        pool.forEachBlock(of: count) { rows, _ in
-            let first = rows.lowerBound
-            layerNormForward(normed + first * dim, latents + first * dim, rows: rows.count, dim: dim, attention.normContext)
-            linearForward(keyValues + first * 2 * inner, ldy: 2 * inner, normed + first * dim, ldx: dim, rows: rows.count, attention.toKV)
-            rotary.rotate(
-                keyValues + first * 2 * inner, ldx: 2 * inner, rows: rows.count, heads: h.crossHeads, dimHead: h.dimHead,
-                cos: latentCos + first * width, sin: latentSin + first * width)
-        }
+        pool.forEachBlock(of: count, LatentKeyValues(model: self, latents: latents, normed: normed, keyValues: keyValues, attention: attention))
 
         let attended = s.attended.reserve(queryCount * inner)
         attentionForward(
@@ -68,5 +60,24 @@ extension POYOModel {
                 output.readouts[position].values.append(sum)
             }
         }
+    }
+}
+
+/// The decoder's keys and values of the latents, per row block: `to_kv(norm_context(latents))`,
+/// both rotated by the latent times ([count, 2 * cross inner]).
+private struct LatentKeyValues: ParallelRows {
+    let model: POYOModel
+    let latents: UnsafeMutablePointer<Float>, normed: UnsafeMutablePointer<Float>, keyValues: UnsafeMutablePointer<Float>
+    let attention: CrossAttentionWeights
+
+    func run(rows: Range<Int>, worker: Int) {
+        let h = model.hyperparameters
+        let dim = h.dim, inner = h.crossHeads * h.dimHead, width = model.rotary.tableWidth
+        let first = rows.lowerBound
+        layerNormForward(normed + first * dim, latents + first * dim, rows: rows.count, dim: dim, attention.normContext)
+        linearForward(keyValues + first * 2 * inner, ldy: 2 * inner, normed + first * dim, ldx: dim, rows: rows.count, attention.toKV)
+        model.rotary.rotate(
+            keyValues + first * 2 * inner, ldx: 2 * inner, rows: rows.count, heads: h.crossHeads, dimHead: h.dimHead,
+            cos: model.scratch.latentCos.pointer + first * width, sin: model.scratch.latentSin.pointer + first * width)
     }
 }

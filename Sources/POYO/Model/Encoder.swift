@@ -43,12 +43,9 @@ extension POYOModel {
         if split {
             attendSlots(w, queries: queries, tokens: tokens, count: count, prefix: prefix, cached: cached, into: attended)
         } else {
-            let keys = s.keys.pointer, values = s.values.pointer
-            pool.run(tasks: h.crossHeads) { head, worker in
-                attentionForward(
-                    attended, ldo: inner, q: queries, ldq: inner, k: keys, ldk: inner, v: values, ldv: inner,
-                    queries: count, keys: tokens, heads: head..<(head + 1), dimHead: h.dimHead, scratch: s.workers[worker])
-            }
+            pool.run(tasks: h.crossHeads, CrossAttentionHeads(
+                attended: attended, queries: queries, keys: s.keys.pointer, values: s.values.pointer, inner: inner,
+                count: count, tokens: tokens, dimHead: h.dimHead, scratch: s.workers))
         }
         stageClock.mark(.encoderAttention)
         return (latents, attended)
@@ -78,27 +75,72 @@ extension POYOModel {
         let tokenCos = s.tokenCos.reserve(tokens * width), tokenSin = s.tokenSin.reserve(tokens * width)
         let keys = s.keys.reserve(tokens * inner)
         let values = s.values.reserve(tokens * inner)
-        let table = unitKeyValues
         s.tokenTimes.withUnsafeBufferPointer { times in
             s.tokenSource.withUnsafeBufferPointer { source in
                 w.inputUnitIndex.withUnsafeBufferPointer { units in
                     w.inputTokenType.withUnsafeBufferPointer { types in
-                        pool.forEachBlock(of: tokens, granule: 64) { block, _ in
-                            let start = block.lowerBound
-                            rotary.angles(of: times.baseAddress! + start, count: block.count, cos: tokenCos + start * width, sin: tokenSin + start * width)
-                            for j in block {
-                                let i = source[j]
-                                let kv = table.prepared(units[i]) + types[i] * 2 * inner
-                                let c = tokenCos + j * width, sn = tokenSin + j * width
-                                rotary.rotate(keys + j * inner, ldx: inner, rows: 1, heads: h.crossHeads, dimHead: h.dimHead, cos: c, sin: sn, from: kv)
-                                rotary.rotate(values + j * inner, ldx: inner, rows: 1, heads: h.crossHeads, dimHead: h.dimHead, cos: c, sin: sn, from: kv + inner)
-                            }
-                        }
+                        let tokens = TokenKeyValues(
+                            rotary: rotary, table: unitKeyValues, times: times.baseAddress!, source: source.baseAddress!,
+                            units: units.baseAddress!, types: types.baseAddress!, cosines: tokenCos, sines: tokenSin,
+                            inner: inner, heads: h.crossHeads, dimHead: h.dimHead)
+                        pool.forEachBlock(of: s.tokenTimes.count, granule: 64, WholeHeadRotation(tokens: tokens, keys: keys, values: values))
                     }
                 }
             }
         }
-
         return tokens
+    }
+}
+
+/// The tokens of a window and where their keys and values come from: each token's (unit, type)
+/// rows of the K/V table, rotated by its time (angles computed per block of tokens).
+struct TokenKeyValues {
+    let rotary: RotaryFrequencies
+    let table: UnitKeyValueTable
+    let times: UnsafePointer<Double>, source: UnsafePointer<Int>, units: UnsafePointer<Int>, types: UnsafePointer<Int>
+    let cosines: UnsafeMutablePointer<Float>, sines: UnsafeMutablePointer<Float>
+    let inner: Int, heads: Int, dimHead: Int
+
+    /// Fills the rotation tables of the tokens `block`.
+    func angles(_ block: Range<Int>) {
+        let width = rotary.tableWidth
+        rotary.angles(of: times + block.lowerBound, count: block.count, cos: cosines + block.lowerBound * width, sin: sines + block.lowerBound * width)
+    }
+
+    /// Token j's K/V row of the table: [2 * inner], K then V, unrotated.
+    func row(of j: Int) -> UnsafePointer<Float> {
+        let i = source[j]
+        return table.prepared(units[i]) + types[i] * 2 * inner
+    }
+}
+
+/// The general gather: each token's whole key and value rows [cross inner], rotated.
+private struct WholeHeadRotation: ParallelRows {
+    let tokens: TokenKeyValues
+    let keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>
+
+    func run(rows block: Range<Int>, worker: Int) {
+        tokens.angles(block)
+        let width = tokens.rotary.tableWidth, inner = tokens.inner
+        for j in block {
+            let kv = tokens.row(of: j)
+            let c = tokens.cosines + j * width, sn = tokens.sines + j * width
+            tokens.rotary.rotate(keys + j * inner, ldx: inner, rows: 1, heads: tokens.heads, dimHead: tokens.dimHead, cos: c, sin: sn, from: kv)
+            tokens.rotary.rotate(values + j * inner, ldx: inner, rows: 1, heads: tokens.heads, dimHead: tokens.dimHead, cos: c, sin: sn, from: kv + inner)
+        }
+    }
+}
+
+/// The general encoder attention, one task per head.
+private struct CrossAttentionHeads: ParallelTasks {
+    let attended: UnsafeMutablePointer<Float>, queries: UnsafeMutablePointer<Float>
+    let keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>
+    let inner: Int, count: Int, tokens: Int, dimHead: Int
+    let scratch: [AttentionScratch]
+
+    func run(task head: Int, worker: Int) {
+        attentionForward(
+            attended, ldo: inner, q: queries, ldq: inner, k: keys, ldk: inner, v: values, ldv: inner,
+            queries: count, keys: tokens, heads: head..<(head + 1), dimHead: dimHead, scratch: scratch[worker])
     }
 }

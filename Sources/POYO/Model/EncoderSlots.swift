@@ -78,25 +78,15 @@ extension POYOModel {
         swap(&tokenSlot, &s.tokenSlot)
         let tokenCos = s.tokenCos.reserve(tokens * width), tokenSin = s.tokenSin.reserve(tokens * width)
         let keys = s.keys.reserve(heads * tokens * width), values = s.values.reserve(heads * tokens * width)
-        let table = unitKeyValues
         s.tokenTimes.withUnsafeBufferPointer { times in
             s.tokenSource.withUnsafeBufferPointer { source in
                 w.inputUnitIndex.withUnsafeBufferPointer { units in
                     w.inputTokenType.withUnsafeBufferPointer { tokenTypes in
-                        pool.forEachBlock(of: tokens, granule: 64) { block, _ in
-                            let start = block.lowerBound
-                            rotary.angles(of: times.baseAddress! + start, count: block.count, cos: tokenCos + start * width, sin: tokenSin + start * width)
-                            for j in block {
-                                let i = source[j]
-                                let kv = table.prepared(units[i]) + tokenTypes[i] * 2 * inner
-                                let c = tokenCos + j * width, sn = tokenSin + j * width
-                                for head in 0..<heads {
-                                    let row = (head * tokens + j) * width
-                                    rotary.rotate(keys + row, ldx: width, rows: 1, heads: 1, dimHead: width, cos: c, sin: sn, from: kv + head * dimHead)
-                                    rotary.rotate(values + row, ldx: width, rows: 1, heads: 1, dimHead: width, cos: c, sin: sn, from: kv + inner + head * dimHead)
-                                }
-                            }
-                        }
+                        let keyValues = TokenKeyValues(
+                            rotary: rotary, table: unitKeyValues, times: times.baseAddress!, source: source.baseAddress!,
+                            units: units.baseAddress!, types: tokenTypes.baseAddress!, cosines: tokenCos, sines: tokenSin,
+                            inner: inner, heads: heads, dimHead: dimHead)
+                        pool.forEachBlock(of: tokens, granule: 64, RotatedHalves(tokens: keyValues, count: tokens, keys: keys, values: values))
                     }
                 }
             }
@@ -114,8 +104,7 @@ extension POYOModel {
     ) {
         let h = hyperparameters
         let dimHead = h.dimHead, heads = h.crossHeads, inner = heads * dimHead, groups = h.numLatentsPerStep
-        let rotated = rotary.tableWidth, unrotated = dimHead - rotated
-        let types = UnitKeyValueTable.tokenTypes
+        let rotated = rotary.tableWidth
         let s = scratch
         let slots = s.slotKeys.count
         let scale = 1 / Float(dimHead).squareRoot()
@@ -126,59 +115,102 @@ extension POYOModel {
         let cache = startEndCache
         let cacheOut = cache.out.reserve(prefix > 0 ? count * inner : 0)
         let cacheSums = cache.sums.reserve(prefix > 0 ? heads * count : 0), cacheMaxima = cache.maxima.reserve(prefix > 0 ? heads * count : 0)
-        let keys = s.keys.pointer, values = s.values.pointer
-        let table = unitKeyValues
         s.tokenSlot.withUnsafeBufferPointer { tokenSlot in
             s.slotKeys.withUnsafeBufferPointer { slotKeys in
                 latentQueries.withUnsafeBufferPointer { latentQueries in
                     w.latentIndex.withUnsafeBufferPointer { latentIndex in
-                        pool.run(tasks: heads) { head, worker in
-                            let scratch = s.workers[worker]
-                            let column = head * dimHead
-                            let slotK = scratch.slotKeys.reserve(slots * unrotated), slotV = scratch.slotValues.reserve(slots * unrotated)
-                            for (slot, key) in slotKeys.enumerated() {
-                                let row = table.prepared(key / types) + (key % types) * 2 * inner + column + rotated
-                                (slotK + slot * unrotated).update(from: row, count: unrotated)
-                                (slotV + slot * unrotated).update(from: row + inner, count: unrotated)
-                            }
-                            let sharedPanels = packTransposed(
-                                latentQueries.baseAddress! + column + rotated, ldm: inner, rows: groups, depth: unrotated,
-                                into: scratch.packedShared.reserve(packedCount(rows: groups, depth: unrotated)))
-                            let groupScores = scratch.slotGroupScores.reserve(slots * groups)
-                            panelGEMM(groupScores, ldc: groups, slotK, lda: unrotated, sharedPanels, m: slots, k: unrotated, Epilogue(alpha: scale))
-                            let slotScores = scratch.slotScores.reserve(slots * count)
-                            for slot in 0..<slots {
-                                let scores = slotScores + slot * count, byGroup = groupScores + slot * groups
-                                for i in 0..<count { scores[i] = byGroup[latentIndex[i]] }
-                            }
-                            let queryPanels = packTransposed(
-                                queries + column, ldm: inner, rows: count, depth: rotated,
-                                into: scratch.packedKeys.reserve(packedCount(rows: count, depth: rotated)))
-                            let operands = SlotAttentionHead(
-                                queryPanels: queryPanels, keys: keys + head * tokens * rotated, values: values + head * tokens * rotated,
-                                tokenSlot: tokenSlot.baseAddress!, slotScores: slotScores, slotValues: slotV, slots: slots, latents: count,
-                                rotated: rotated, unrotated: unrotated, scale: scale)
-                            let out = attended + column, headSums = sums + head * count, headMaxima = maxima + head * count
-                            var resumeFrom = 0
-                            if prefix > 0 {
-                                if !cached {
-                                    slotAttentionForward(
-                                        operands, keys: 0..<prefix, out: cacheOut + column, ldo: inner, sums: cacheSums + head * count,
-                                        maxima: cacheMaxima + head * count, keyBlock: keyBlock, scratch: scratch, resume: false, normalize: false)
-                                    resumeFrom = prefix
-                                }
-                                for i in 0..<count { (out + i * inner).update(from: cacheOut + i * inner + column, count: dimHead) }
-                                headSums.update(from: cacheSums + head * count, count: count)
-                                headMaxima.update(from: cacheMaxima + head * count, count: count)
-                            }
-                            slotAttentionForward(
-                                operands, keys: resumeFrom..<tokens, out: out, ldo: inner, sums: headSums, maxima: headMaxima,
-                                keyBlock: keyBlock, scratch: scratch, resume: prefix > 0, normalize: true)
-                        }
+                        pool.run(tasks: heads, SlotAttentionHeads(
+                            table: unitKeyValues, scratch: s.workers, queries: queries, latentQueries: latentQueries.baseAddress!,
+                            latentIndex: latentIndex.baseAddress!, slotKeys: slotKeys.baseAddress!, slots: slots, tokenSlot: tokenSlot.baseAddress!,
+                            keys: s.keys.pointer, values: s.values.pointer, tokens: tokens, count: count, dimHead: dimHead, inner: inner,
+                            groups: groups, rotated: rotated, scale: scale, keyBlock: keyBlock, prefix: prefix, cached: cached,
+                            attended: attended, sums: sums, maxima: maxima, cacheOut: cacheOut, cacheSums: cacheSums, cacheMaxima: cacheMaxima))
                     }
                 }
             }
         }
         if prefix > 0 && !cached { cache.record(w, prefix: prefix) }
+    }
+}
+
+/// The slot gather: each token's rotated key and value columns, head by head ([heads, N, rotated]).
+private struct RotatedHalves: ParallelRows {
+    let tokens: TokenKeyValues
+    let count: Int
+    let keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>
+
+    func run(rows block: Range<Int>, worker: Int) {
+        tokens.angles(block)
+        let width = tokens.rotary.tableWidth, inner = tokens.inner, dimHead = tokens.dimHead
+        for j in block {
+            let kv = tokens.row(of: j)
+            let c = tokens.cosines + j * width, sn = tokens.sines + j * width
+            for head in 0..<tokens.heads {
+                let row = (head * count + j) * width
+                tokens.rotary.rotate(keys + row, ldx: width, rows: 1, heads: 1, dimHead: width, cos: c, sin: sn, from: kv + head * dimHead)
+                tokens.rotary.rotate(values + row, ldx: width, rows: 1, heads: 1, dimHead: width, cos: c, sin: sn, from: kv + inner + head * dimHead)
+            }
+        }
+    }
+}
+
+/// `attendSlots`' region, one task per head: the head's slot operands, then its attention over the
+/// start/end tokens (when not cached) and the rest of the tokens.
+private struct SlotAttentionHeads: ParallelTasks {
+    let table: UnitKeyValueTable
+    let scratch: [AttentionScratch]
+    let queries: UnsafeMutablePointer<Float>, latentQueries: UnsafePointer<Float>, latentIndex: UnsafePointer<Int>
+    let slotKeys: UnsafePointer<Int>, slots: Int, tokenSlot: UnsafePointer<Int32>
+    let keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>
+    let tokens: Int, count: Int, dimHead: Int, inner: Int, groups: Int, rotated: Int
+    let scale: Float
+    let keyBlock: Int, prefix: Int, cached: Bool
+    let attended: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>, maxima: UnsafeMutablePointer<Float>
+    let cacheOut: UnsafeMutablePointer<Float>, cacheSums: UnsafeMutablePointer<Float>, cacheMaxima: UnsafeMutablePointer<Float>
+
+    func run(task head: Int, worker: Int) {
+        let scratch = scratch[worker]
+        let types = UnitKeyValueTable.tokenTypes, unrotated = dimHead - rotated
+        let column = head * dimHead
+        let slotK = scratch.slotKeys.reserve(slots * unrotated), slotV = scratch.slotValues.reserve(slots * unrotated)
+        for slot in 0..<slots {
+            let key = slotKeys[slot]
+            let row = table.prepared(key / types) + (key % types) * 2 * inner + column + rotated
+            (slotK + slot * unrotated).update(from: row, count: unrotated)
+            (slotV + slot * unrotated).update(from: row + inner, count: unrotated)
+        }
+        let sharedPanels = packTransposed(
+            latentQueries + column + rotated, ldm: inner, rows: groups, depth: unrotated,
+            into: scratch.packedShared.reserve(packedCount(rows: groups, depth: unrotated)))
+        let groupScores = scratch.slotGroupScores.reserve(slots * groups)
+        panelGEMM(groupScores, ldc: groups, slotK, lda: unrotated, sharedPanels, m: slots, k: unrotated, Epilogue(alpha: scale))
+        let slotScores = scratch.slotScores.reserve(slots * count)
+        for slot in 0..<slots {
+            let scores = slotScores + slot * count, byGroup = groupScores + slot * groups
+            for i in 0..<count { scores[i] = byGroup[latentIndex[i]] }
+        }
+        let queryPanels = packTransposed(
+            queries + column, ldm: inner, rows: count, depth: rotated,
+            into: scratch.packedKeys.reserve(packedCount(rows: count, depth: rotated)))
+        let operands = SlotAttentionHead(
+            queryPanels: queryPanels, keys: keys + head * tokens * rotated, values: values + head * tokens * rotated,
+            tokenSlot: tokenSlot, slotScores: slotScores, slotValues: slotV, slots: slots, latents: count,
+            rotated: rotated, unrotated: unrotated, scale: scale)
+        let out = attended + column, headSums = sums + head * count, headMaxima = maxima + head * count
+        var resumeFrom = 0
+        if prefix > 0 {
+            if !cached {
+                slotAttentionForward(
+                    operands, keys: 0..<prefix, out: cacheOut + column, ldo: inner, sums: cacheSums + head * count,
+                    maxima: cacheMaxima + head * count, keyBlock: keyBlock, scratch: scratch, resume: false, normalize: false)
+                resumeFrom = prefix
+            }
+            for i in 0..<count { (out + i * inner).update(from: cacheOut + i * inner + column, count: dimHead) }
+            headSums.update(from: cacheSums + head * count, count: count)
+            headMaxima.update(from: cacheMaxima + head * count, count: count)
+        }
+        slotAttentionForward(
+            operands, keys: resumeFrom..<tokens, out: out, ldo: inner, sums: headSums, maxima: headMaxima,
+            keyBlock: keyBlock, scratch: scratch, resume: prefix > 0, normalize: true)
     }
 }

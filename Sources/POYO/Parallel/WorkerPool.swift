@@ -63,14 +63,68 @@ public final class WorkerPool: @unchecked Sendable {
         if !handles.isEmpty { state.wake() }
     }
 
-    /// Runs `body(task, worker)` for every task in 0..<tasks, spread over the pool's threads
+    /// Runs `work.run(task:worker:)` for every task in 0..<tasks, spread over the pool's threads
     /// (worker 0 is the caller; `worker` indexes per-thread scratch), and returns when all are done.
-    public func run(tasks: Int, _ body: (_ task: Int, _ worker: Int) -> Void) {
+    /// Allocates nothing (the forward pass's regions use this): the workers reach `work` on the
+    /// caller's stack through a one-word existential (`PointerJob`), which needs no box, specialised
+    /// or not. (A closure the workers could call, capturing `T`, was a heap context in unspecialised
+    /// code: one allocation a region in debug builds, found by ForwardAllocationTests.)
+    func run<T: ParallelTasks>(tasks: Int, _ work: T) {
         if handles.isEmpty || tasks <= 1 {
-            for task in 0..<tasks { body(task, 0) }
+            for task in 0..<tasks { work.run(task: task, worker: 0) }
             return
         }
-        state.run(tasks: tasks, body)
+        withUnsafePointer(to: work) { state.run(tasks: tasks, job: PointerJob(work: $0)) }
+    }
+
+    /// `run` with a closure, for tests and set-up code: Swift turns a non-escaping closure into one
+    /// the workers can call (`withoutActuallyEscaping`) with one heap allocation a call.
+    public func run(tasks: Int, _ body: (_ task: Int, _ worker: Int) -> Void) {
+        withoutActuallyEscaping(body) { run(tasks: tasks, ClosureTasks(body: $0)) }
+    }
+}
+
+/// The work of one parallel region, run for each of its tasks (`WorkerPool.run`): a struct whose
+/// fields are what the region reads, so that a region allocates nothing (a closure's captures, made
+/// callable from other threads, would be a heap allocation per region).
+protocol ParallelTasks {
+    func run(task: Int, worker: Int)
+}
+
+/// Row-block work (`WorkerPool.forEachBlock`).
+protocol ParallelRows {
+    func run(rows: Range<Int>, worker: Int)
+}
+
+/// What a worker calls for a task of the current job.
+private protocol JobInvoker {
+    func invoke(task: Int, worker: Int)
+}
+
+/// A job's work by address: one word, so `any JobInvoker` holds it inline.
+private struct PointerJob<T: ParallelTasks>: JobInvoker {
+    let work: UnsafePointer<T>
+    func invoke(task: Int, worker: Int) { work.pointee.run(task: task, worker: worker) }
+}
+
+private struct ClosureTasks: ParallelTasks {
+    let body: (_ task: Int, _ worker: Int) -> Void
+    func run(task: Int, worker: Int) { body(task, worker) }
+}
+
+private struct ClosureRows: ParallelRows {
+    let body: (_ rows: Range<Int>, _ worker: Int) -> Void
+    func run(rows: Range<Int>, worker: Int) { body(rows, worker) }
+}
+
+/// `forEachBlock`'s equal row blocks as tasks.
+private struct RowBlocks<R: ParallelRows>: ParallelTasks {
+    let work: R
+    let count: Int, per: Int, blocks: Int
+    func run(task block: Int, worker: Int) {
+        let start = min(count, block &* per)
+        let end = block == blocks &- 1 ? count : min(count, start &+ per)
+        if start < end { work.run(rows: start..<end, worker: worker) }
     }
 }
 
@@ -89,8 +143,9 @@ private final class PoolState: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    /// The current job: its work on the caller's stack and the function that runs one of its tasks.
     /// Written by the caller before it publishes a job, read by workers after they claim a task of it.
-    private var job: ((_ task: Int, _ worker: Int) -> Void)?
+    private var job: (any JobInvoker)?
     let spinNanoseconds: UInt64
 
     init(spinNanoseconds: UInt64) {
@@ -121,10 +176,10 @@ private final class PoolState: @unchecked Sendable {
         pthread_mutex_unlock(lock)
     }
 
-    func run(tasks: Int, _ body: (_ task: Int, _ worker: Int) -> Void) {
+    func run(tasks: Int, job: any JobInvoker) {
         precondition(tasks < 1 << 20, "too many tasks in one region")
-        withoutActuallyEscaping(body) { body in
-            job = body
+        do {
+            self.job = job
             let number = (generation.load(ordering: .relaxed) &+ 1) & 0xFF_FFFF
             unfinished.store(tasks, ordering: .relaxed)
             claims.store(number << 40 | UInt64(tasks) << 20, ordering: .releasing)
@@ -136,7 +191,7 @@ private final class PoolState: @unchecked Sendable {
             }
             work(number: number, worker: 0)
             while unfinished.load(ordering: .acquiring) > 0 {}
-            job = nil
+            self.job = nil
         }
     }
 
@@ -150,7 +205,7 @@ private final class PoolState: @unchecked Sendable {
                 if exchanged { break }
                 state = original
             }
-            job!(Int(state & 0xF_FFFF), worker)
+            job!.invoke(task: Int(state & 0xF_FFFF), worker: worker)
             unfinished.subtract(1, ordering: .releasing)
         }
     }
@@ -193,20 +248,21 @@ private final class PoolState: @unchecked Sendable {
 extension WorkerPool {
     /// Runs `body(rows, worker)` over `0..<count` cut into one contiguous block per thread
     /// (equal blocks of at least `granule` rows; fewer blocks when there are not enough rows).
-    func forEachBlock(of count: Int, granule: Int = 6, _ body: (_ rows: Range<Int>, _ worker: Int) -> Void) {
+    func forEachBlock<R: ParallelRows>(of count: Int, granule: Int = 6, _ work: R) {
         let blocks = min(threads, max(1, count / max(granule, 1)))
         if blocks <= 1 {
-            body(0..<count, 0)
+            work.run(rows: 0..<count, worker: 0)
             return
         }
         // Equal blocks (128 rows on 2 threads: 64 and 64, each 10 tiles of 6 and one of 4, where
         // granule-aligned blocks of 66 and 62 left one thread a tile more).
         let per = (count + blocks - 1) / blocks
-        run(tasks: blocks) { block, worker in
-            let start = min(count, block * per)
-            let end = block == blocks - 1 ? count : min(count, start + per)
-            if start < end { body(start..<end, worker) }
-        }
+        run(tasks: blocks, RowBlocks(work: work, count: count, per: per, blocks: blocks))
+    }
+
+    /// `forEachBlock` with a closure, for tests and set-up code (one heap allocation a call, as `run`'s).
+    func forEachBlock(of count: Int, granule: Int = 6, _ body: (_ rows: Range<Int>, _ worker: Int) -> Void) {
+        withoutActuallyEscaping(body) { forEachBlock(of: count, granule: granule, ClosureRows(body: $0)) }
     }
 }
 
@@ -233,3 +289,4 @@ private func monotonicNanoseconds() -> UInt64 {
     clock_gettime(CLOCK_MONOTONIC, &time)
     return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
 }
+
