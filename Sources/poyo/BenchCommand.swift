@@ -89,10 +89,12 @@ struct BenchCommand: ParsableCommand {
         let cost = model.forwardCost(tokens: Int(tokens), units: units, queries: queries)
         let gflops = cost.poyoRT / (percentile(50) / 1e3) / 1e9
         let peak = KernelInfo.measuredCorePeak()
-        let share = gflops / (peak * Double(model.threads))
+        // Threads beyond the CPUs share them: the peak is that of the cores there are.
+        let usedCores = min(model.threads, cores)
+        let share = gflops / (peak * Double(usedCores))
         let clock = model.stageClock
         let stageMilliseconds = Dictionary(uniqueKeysWithValues: ForwardStage.allCases.map {
-            ($0.name, Double(clock.nanoseconds[$0.rawValue]) / Double(max(clock.passes, 1)) / 1e6)
+            ($0.key, Double(clock.nanoseconds[$0.rawValue]) / Double(max(clock.passes, 1)) / 1e6)
         })
         if json {
             let fields: [String: Any] = [
@@ -101,23 +103,23 @@ struct BenchCommand: ParsableCommand {
                 "tokens": tokens, "units": units, "rate_hz": rate, "threads": threads,
                 "iterations": iterations, "queries": queries, "gflop_per_s_at_p50": gflops,
                 "core_peak_gflop_per_s": peak, "share_of_peak": share, "kernels": KernelInfo.matrixProduct,
-                "gflop_per_window": cost.poyoRT / 1e9, "period_s": period ?? 0,
+                "gflop_per_window": cost.poyoRT / 1e9, "period_s": period.map { $0 as Any } ?? NSNull(),
             ].merging(stages ? ["stage_mean_ms": stageMilliseconds] : [:]) { a, _ in a }
             let data = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
             print(String(format: "%d iterations, %.0f tokens/window (%d units at %.1f Hz), %d thread(s)", iterations, tokens, units, rate, threads)
-                + (period.map { String(format: ", a window every %.3f s", $0) } ?? ", back to back"))
+                + (period.map { ", a window every \($0) s" } ?? ", back to back"))
             print(String(format: "forward p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  (min %.3f, max %.3f)", percentile(50), percentile(90), percentile(99), milliseconds[0], milliseconds[milliseconds.count - 1]))
             print(String(format: "%.2f GFLOP per window in poyo-rt, %.1f GFLOP/s at p50", cost.poyoRT / 1e9, gflops))
             print("kernels: \(KernelInfo.matrixProduct); \(model.threads) thread(s): the caller and \(model.threads - 1) worker(s)")
             print(String(
                 format: "%.0f%% of the peak of %d core(s): one core's FMA peak measured now %.1f GFLOP/s (12 FMA chains, no memory)",
-                share * 100, model.threads, peak))
+                share * 100, usedCores, peak))
             if stages {
                 print("mean per stage (ms):")
                 for stage in ForwardStage.allCases {
-                    print("  " + stage.name.padding(toLength: 32, withPad: " ", startingAt: 0) + String(format: " %7.3f", stageMilliseconds[stage.name]!))
+                    print("  " + stage.name.padding(toLength: 32, withPad: " ", startingAt: 0) + String(format: " %7.3f", stageMilliseconds[stage.key]!))
                 }
             }
         }

@@ -83,6 +83,8 @@ def test_realtime_priority_runs_the_daemon_threads_under_sched_fifo(tmp_path):
         process.send_signal(signal.SIGHUP)
         wait_for_log(process, log, "reloaded")
         reloaded = scheduling(process.pid)
+        process.send_signal(signal.SIGUSR1)
+        wait_for_log(process, log, "counters on request")
     finally:
         status = stop_daemon(process)
     # The ingest and scheduler threads and threads - 1 workers; the main thread and libzmq's keep
@@ -95,6 +97,15 @@ def test_realtime_priority_runs_the_daemon_threads_under_sched_fifo(tmp_path):
     new_workers = fifo_threads(reloaded) - fifo_threads(started)
     assert len(new_workers) == THREADS - 1, reloaded
     assert status == 0, log.read_text()
+    # Each thread is named for ps -L and top -H, and the start and SIGUSR1 log lines say how it runs.
+    names = sorted(started[tid][0] for tid in fifo_threads(started))
+    assert names == ["poyo-ingest", "poyo-scheduler", "poyo-worker-1"], started
+    text = log.read_text()
+    serving = next(line for line in text.splitlines() if "endpoints=" in line)
+    assert f"scheduling=SCHED_FIFO {PRIORITY}" in serving and f"threads={THREADS}" in serving, serving
+    dump = next(line for line in text.splitlines() if "counters on request" in line)
+    for counter in ("reloads=", "reloads_failed=0", "outside_windows=", "capture_dropped=0", "behaviour_accepted=0", "ticks_failed=0"):
+        assert counter in dump, dump
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv to drop to an unprivileged user")

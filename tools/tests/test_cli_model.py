@@ -65,7 +65,7 @@ def test_bench_json_reports_percentiles():
     report = json.loads(result.stdout)
     assert report["p50_ms"] > 0 and report["p99_ms"] >= report["p50_ms"]
     assert report["tokens"] > 40  # 20 units' start/end tokens plus their spikes
-    assert report["period_s"] == 0
+    assert report["period_s"] is None  # back to back
 
 
 def test_bench_paced_at_a_period_and_by_stage():
@@ -76,7 +76,7 @@ def test_bench_paced_at_a_period_and_by_stage():
     report = json.loads(result.stdout)
     assert report["period_s"] == 0.05
     stages = report["stage_mean_ms"]
-    assert set(stages) >= {"encoder attention", "self-attn heads", "decoder + readout"}
+    assert set(stages) == {"encoder_inputs", "encoder_attention", "row_blocks", "self_attention_heads", "decoder"}
     assert all(v > 0 for v in stages.values()) and sum(stages.values()) <= report["max_ms"]
     refused = poyo("bench", "--model", FIXTURES / "poyo_odd.model.safetensors", "--period", "-1", check=False)
     assert refused.returncode != 0 and "--period must be" in refused.stderr

@@ -76,6 +76,7 @@ public final class CaptureLog: @unchecked Sendable {
     }
 
     private func runWriter() {
+        nameCurrentThread("poyo-capture")
         let seconds = Double(flushInterval.components.attoseconds) / 1e18 + Double(flushInterval.components.seconds)
         while !stopping.load(ordering: .acquiring) {
             _ = wake.wait(timeout: .now() + seconds)

@@ -47,6 +47,14 @@ public final class DecoderService: @unchecked Sendable {
         if !unavailable.isEmpty {
             logger.warning("ingest_cpu / model_cpu: this process may not run on CPU \(unavailable.map(String.init).joined(separator: ", ")) (absent, offline or outside its affinity); threads assigned to it run unpinned")
         }
+        if let priority = configuration.realtimePriority {
+            // Model threads at one FIFO priority are never preempted by each other: more of them than
+            // CPUs wait for each other a whole region at a time.
+            let cpus = configuration.modelCPU.map { Set($0).count } ?? ProcessInfo.processInfo.activeProcessorCount
+            if configuration.threads > cpus {
+                logger.warning("realtime_priority \(priority) with threads \(configuration.threads) on \(cpus) CPU(s)\(configuration.modelCPU == nil ? "" : " of model_cpu"): model threads at one SCHED_FIFO priority that share a CPU wait for each other a whole parallel region at a time; give each model thread its own CPU")
+            }
+        }
         (model, binding, modelIdentity) = try Self.loadModel(configuration: configuration)
         capture = try configuration.capture.map { try CaptureLog(path: Self.expandTime(in: $0)) }
         let wakeup = DispatchSemaphore(value: 0)
@@ -161,7 +169,10 @@ public final class DecoderService: @unchecked Sendable {
             "model": "\(modelIdentity)", "session": "\(configuration.session)", "units": "\(binding.units.count)",
             "readouts": "\(binding.readouts.map(\.name).joined(separator: ","))", "hop_s": "\(binding.hop)",
             "budget_s": "\(binding.budget)", "endpoints": "\(bound.joined(separator: " "))",
-            "capture": "\(capture?.path ?? "off")",
+            "capture": "\(capture?.path ?? "off")", "threads": "\(configuration.threads)",
+            "scheduling": "\(configuration.realtimePriority.map { "SCHED_FIFO \($0)" } ?? "ordinary")",
+            "model_cpu": "\(configuration.modelCPU.map { $0.map(String.init).joined(separator: ",") } ?? "unpinned")",
+            "ingest_cpu": "\(configuration.ingestCPU.map(String.init) ?? "unpinned")",
         ])
 
         var running = 2

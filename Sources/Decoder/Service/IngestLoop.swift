@@ -48,6 +48,7 @@ struct IngestLoop {
     }
 
     private func receive(from socket: borrowing ZMQSocket) {
+        nameCurrentThread("poyo-ingest")
         if let cpu = configuration.ingestCPU, !pinCurrentThread(toCPU: cpu) {
             logger.warning("could not pin the ingest thread to CPU \(cpu)")
         }

@@ -68,6 +68,7 @@ final class SchedulerLoop {
     }
 
     private func serve(_ socket: borrowing ZMQSocket) {
+        nameCurrentThread("poyo-scheduler")
         if let cpu = configuration.schedulerCPU, !pinCurrentThread(toCPU: cpu) {
             logger.warning("could not pin the scheduler thread to CPU \(cpu)")
         }
@@ -230,16 +231,24 @@ final class SchedulerLoop {
         return cut + "..."
     }
 
+    /// Every counter of the status message (the message counters, each daemon counter under its
+    /// protocol name, rejections by reason when any) and the latency so far, in one log line.
     func logSummary(title: String) {
         let run = LatencyRecorder.summary(latency.run)
-        logger.notice("\(title)", metadata: [
+        var metadata: Logger.Metadata = [
             "received": "\(counters.received.value)", "accepted": "\(counters.accepted.value)",
             "rejected": "\(counters.rejectionCounts.reduce(0, +))", "late": "\(counters.late.value)",
-            "dropped": "\(counters.dropped.value)", "unknown_units": "\(counters.unknownUnits.value)",
-            "other_source": "\(counters.otherSource.value)", "missed_messages": "\(counters.missedMessages.value)",
+            "dropped": "\(counters.dropped.value)", "missed_messages": "\(counters.missedMessages.value)",
             "ticks_run": "\(counters.ticksRun.value)", "ticks_skipped": "\(counters.ticksSkipped.value)",
-            "ticks_failed": "\(counters.ticksFailed.value)",
             "latency_ms": "p50 \(Double(run.p50) / 1e6) p90 \(Double(run.p90) / 1e6) p99 \(Double(run.p99) / 1e6) max \(Double(run.max) / 1e6) over \(run.samples)",
-        ])
+        ]
+        let daemon = counters.daemonCounters(captureFailures: capture?.writeFailures ?? 0, captureDropped: capture?.droppedRecords ?? 0)
+        for counter in DaemonCounter.allCases where counter.rawValue < daemon.count {
+            metadata[counter.name] = "\(daemon[counter.rawValue])"
+        }
+        for reason in WireRejection.allCases where counters.rejected(reason) > 0 {
+            metadata["rejected_\(reason.name)"] = "\(counters.rejected(reason))"
+        }
+        logger.notice("\(title)", metadata: metadata)
     }
 }

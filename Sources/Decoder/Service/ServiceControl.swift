@@ -69,3 +69,9 @@ public final class ServiceControl: Sendable {
 public func pinCurrentThread(toCPU cpu: Int) -> Bool {
     poyo_pin_current_thread(Int32(cpu)) == 0
 }
+
+/// Names the calling thread for `ps -L`, `top -H` and /proc (at most 15 bytes; best effort).
+/// The corresponding C function is `pthread_setname_np`.
+public func nameCurrentThread(_ name: String) {
+    _ = poyo_name_current_thread(name)
+}

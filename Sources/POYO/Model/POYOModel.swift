@@ -4,7 +4,7 @@
 /// one per scheduler thread). Scratch memory grows to the largest window seen and
 /// is then reused, so steady-state forward passes allocate nothing but their outputs.
 public final class POYOModel {
-    /// Bytes of encoder attention scores computed at a time (see `splitAttentionForward`).
+    /// Bytes of encoder attention scores computed at a time (see `slotAttentionForward`).
     nonisolated(unsafe) static var scoreBlockBytes = 256 * 1024
     public let description: ModelDescription
     public var hyperparameters: Hyperparameters { description.hyperparameters }

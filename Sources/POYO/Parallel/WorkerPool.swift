@@ -280,6 +280,7 @@ private final class WorkerStart {
 private func workerEntry(_ argument: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
     let start = Unmanaged<WorkerStart>.fromOpaque(argument!).takeRetainedValue()
     if let cpu = start.cpu { _ = poyo_pin_current_thread(Int32(cpu)) }
+    _ = poyo_name_current_thread("poyo-worker-\(start.worker)")
     start.state.workerLoop(worker: start.worker)
     return nil
 }

@@ -16,12 +16,23 @@ public enum ForwardStage: Int, CaseIterable, Sendable {
     /// The decoder's cross-attention, feed-forward and readout.
     case decoder
 
+    /// The stage's key in `poyo bench --json` (`stage_mean_ms`).
+    public var key: String {
+        switch self {
+        case .encoderInputs: "encoder_inputs"
+        case .encoderAttention: "encoder_attention"
+        case .rowBlocks: "row_blocks"
+        case .processAttention: "self_attention_heads"
+        case .decoder: "decoder"
+        }
+    }
+
     public var name: String {
         switch self {
         case .encoderInputs: "encoder inputs (K/V gather)"
         case .encoderAttention: "encoder attention"
-        case .rowBlocks: "out + feed-forward + next q/k/v"
-        case .processAttention: "self-attn heads"
+        case .rowBlocks: "row blocks (out, FFN, q/k/v)"
+        case .processAttention: "self-attention heads"
         case .decoder: "decoder + readout"
         }
     }
