@@ -56,39 +56,56 @@ extension POYOModel {
     /// whose heads are rotated whole. Returns N'.
     private func gatherTokens(_ w: ModelWindow, first: Int) -> Int {
         let h = hyperparameters
-        let dim = h.dim
         let inner = h.crossHeads * h.dimHead
-        let width = rotary.tableWidth
         let s = scratch
-        let rotary = rotary
-        // Inputs: K/V rows per (unit, type) from the table, rotated by the token's time as they
-        // are gathered; masked tokens are left out.
+        let tokens = collectTokens(w, first: first)
+        for j in 0..<tokens {
+            // Units first seen here get their table rows now, outside the parallel region.
+            _ = unitKeyValues.rows(of: w.inputUnitIndex[s.tokenSource[j]], weights: weights, dim: h.dim)
+        }
+        let keys = s.keys.reserve(tokens * inner), values = s.values.reserve(tokens * inner)
+        withTokenKeyValues(w) { pool.forEachBlock(of: tokens, granule: 64, WholeHeadRotation(tokens: $0, keys: keys, values: values)) }
+        return tokens
+    }
+
+    /// Lists the tokens `first...` of `w` that are not masked (`scratch.tokenTimes`, their positions
+    /// in `scratch.tokenSource`); returns their count N'. Masked tokens are left out of the attention.
+    func collectTokens(_ w: ModelWindow, first: Int) -> Int {
+        let s = scratch
         s.tokenTimes.removeAll(keepingCapacity: true)
         s.tokenSource.removeAll(keepingCapacity: true)
-        for i in first..<w.inputUnitIndex.count where w.inputMask?[i] ?? true {
-            s.tokenTimes.append(w.inputTimestamps[i])
-            s.tokenSource.append(i)
-            // Units first seen here get their table rows now, outside the parallel region.
-            _ = unitKeyValues.rows(of: w.inputUnitIndex[i], weights: weights, dim: dim)
+        let count = w.inputUnitIndex.count
+        if let mask = w.inputMask {
+            for i in first..<count where mask[i] {
+                s.tokenTimes.append(w.inputTimestamps[i])
+                s.tokenSource.append(i)
+            }
+        } else {
+            s.tokenTimes.append(contentsOf: w.inputTimestamps[first..<count])
+            s.tokenSource.append(contentsOf: first..<count)
         }
-        let tokens = s.tokenTimes.count
-        let tokenCos = s.tokenCos.reserve(tokens * width), tokenSin = s.tokenSin.reserve(tokens * width)
-        let keys = s.keys.reserve(tokens * inner)
-        let values = s.values.reserve(tokens * inner)
+        return s.tokenTimes.count
+    }
+
+    /// Calls `body` with the collected tokens (`collectTokens`) and where their keys and values come
+    /// from, their angle tables reserved in scratch (valid for the call).
+    func withTokenKeyValues(_ w: ModelWindow, _ body: (TokenKeyValues) -> Void) {
+        let h = hyperparameters
+        let s = scratch
+        let width = rotary.tableWidth, tokens = s.tokenTimes.count
+        let cosines = s.tokenCos.reserve(tokens * width), sines = s.tokenSin.reserve(tokens * width)
         s.tokenTimes.withUnsafeBufferPointer { times in
             s.tokenSource.withUnsafeBufferPointer { source in
                 w.inputUnitIndex.withUnsafeBufferPointer { units in
                     w.inputTokenType.withUnsafeBufferPointer { types in
-                        let tokens = TokenKeyValues(
+                        body(TokenKeyValues(
                             rotary: rotary, table: unitKeyValues, times: times.baseAddress!, source: source.baseAddress!,
-                            units: units.baseAddress!, types: types.baseAddress!, cosines: tokenCos, sines: tokenSin,
-                            inner: inner, heads: h.crossHeads, dimHead: h.dimHead)
-                        pool.forEachBlock(of: s.tokenTimes.count, granule: 64, WholeHeadRotation(tokens: tokens, keys: keys, values: values))
+                            units: units.baseAddress!, types: types.baseAddress!, cosines: cosines, sines: sines,
+                            inner: h.crossHeads * h.dimHead, heads: h.crossHeads, dimHead: h.dimHead))
                     }
                 }
             }
         }
-        return tokens
     }
 }
 

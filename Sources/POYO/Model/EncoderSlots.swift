@@ -8,25 +8,11 @@ extension POYOModel {
     /// every sum over slots, are the same whether the start/end state was cached or not. Returns N'.
     func gatherSlotTokens(_ w: ModelWindow, first: Int, prefixTokens: Int) -> Int {
         let h = hyperparameters
-        let dim = h.dim, dimHead = h.dimHead, heads = h.crossHeads
-        let inner = heads * dimHead
+        let dim = h.dim, heads = h.crossHeads
         let width = rotary.tableWidth
         let types = UnitKeyValueTable.tokenTypes
         let s = scratch
-        let rotary = rotary
-        s.tokenTimes.removeAll(keepingCapacity: true)
-        s.tokenSource.removeAll(keepingCapacity: true)
-        let count = w.inputUnitIndex.count
-        if let mask = w.inputMask {
-            for i in first..<count where mask[i] {
-                s.tokenTimes.append(w.inputTimestamps[i])
-                s.tokenSource.append(i)
-            }
-        } else {
-            s.tokenTimes.append(contentsOf: w.inputTimestamps[first..<count])
-            s.tokenSource.append(contentsOf: first..<count)
-        }
-        let tokens = s.tokenTimes.count
+        let tokens = collectTokens(w, first: first)
 
         // Slots, in local arrays (a class's array property is checked for exclusive access at
         // every subscript: ~4x slower in this loop).
@@ -76,21 +62,8 @@ extension POYOModel {
         swap(&slotOfKey, &s.slotOfKey)
         swap(&slotKeys, &s.slotKeys)
         swap(&tokenSlot, &s.tokenSlot)
-        let tokenCos = s.tokenCos.reserve(tokens * width), tokenSin = s.tokenSin.reserve(tokens * width)
         let keys = s.keys.reserve(heads * tokens * width), values = s.values.reserve(heads * tokens * width)
-        s.tokenTimes.withUnsafeBufferPointer { times in
-            s.tokenSource.withUnsafeBufferPointer { source in
-                w.inputUnitIndex.withUnsafeBufferPointer { units in
-                    w.inputTokenType.withUnsafeBufferPointer { tokenTypes in
-                        let keyValues = TokenKeyValues(
-                            rotary: rotary, table: unitKeyValues, times: times.baseAddress!, source: source.baseAddress!,
-                            units: units.baseAddress!, types: tokenTypes.baseAddress!, cosines: tokenCos, sines: tokenSin,
-                            inner: inner, heads: heads, dimHead: dimHead)
-                        pool.forEachBlock(of: tokens, granule: 64, RotatedHalves(tokens: keyValues, count: tokens, keys: keys, values: values))
-                    }
-                }
-            }
-        }
+        withTokenKeyValues(w) { pool.forEachBlock(of: tokens, granule: 64, RotatedHalves(tokens: $0, count: tokens, keys: keys, values: values)) }
         return tokens
     }
 
