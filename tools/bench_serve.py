@@ -44,6 +44,7 @@ import zmq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
+from poyo_rt.report.profile_report import configuration_line  # noqa: E402
 from poyo_rt.wire import (DAEMON_TYPES, Output, SpikeBatch, Status, Watermark, WireError, decode,  # noqa: E402
                           encode)
 
@@ -114,7 +115,16 @@ def poisson(rng, units: int, rate: float, start: int, end: int):
     return times[order], unit[order]
 
 
+def model_cpus(text):
+    """``--model-cpu`` as the daemon's ``model_cpu``: ``2`` as 2, ``2,3`` as [2, 3]; None as None."""
+    if text is None:
+        return None
+    cpus = [int(v) for v in text.split(",")]
+    return cpus[0] if len(cpus) == 1 else cpus
+
+
 def run(args) -> dict:
+    model_cpu = model_cpus(args.model_cpu)  # a typo fails here, not after the run
     binary = Path(args.binary or os.environ.get("POYO_BIN", ROOT / ".build" / "release" / "poyo")).resolve()
     if not binary.exists():
         sys.exit(f"{binary} is missing: swift build -c release --product poyo, or set POYO_BIN")
@@ -248,7 +258,9 @@ def run(args) -> dict:
     return {
         "binary": str(binary), "model": str(args.model), "transport": args.transport, "hop_s": args.hop,
         "budget_s": args.budget if args.budget is not None else args.hop, "units": args.units, "rate_hz": args.rate,
-        "seconds": args.seconds, "spikes_sent": int(times.size), "messages_sent": int(batches),
+        "seconds": args.seconds, "threads": args.threads, "realtime_priority": args.realtime_priority,
+        "model_cpu": model_cpu, "ingest_cpu": None,
+        "spikes_sent": int(times.size), "messages_sent": int(batches),
         "latency_ms": {
             "daemon": percentiles(daemon_ms), "subscriber": percentiles(subscriber_ms), "rig": percentiles(rig_ms),
             "stage_received_to_window_built": percentiles(queue_ms),
@@ -294,7 +306,8 @@ def main() -> None:
         print(json.dumps(result, indent=1))
         return
     print(f"poyo serve end to end: {result['units']} units at {result['rate_hz']} Hz, hop {result['hop_s']} s, "
-          f"budget {result['budget_s']} s, {result['seconds']} s over {result['transport']} ({result['binary']})")
+          f"budget {result['budget_s']} s, {configuration_line(result, brief=True)}, {result['seconds']} s over "
+          f"{result['transport']} ({result['binary']})")
     print(f"{'latency (ms)':<34}{'p50':>9}{'p90':>9}{'p99':>9}{'max':>9}{'n':>7}")
     names = {"daemon": "daemon (published - received)", "subscriber": "subscriber (receipt - received)",
              "rig": "rig (watermark sent -> receipt)", "stage_received_to_window_built": "  stage: received -> built",

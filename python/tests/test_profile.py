@@ -56,6 +56,8 @@ def test_report_files_exist_and_are_well_formed(burst):
     assert run["ticks"]["expected"] == 151 and run["ticks"]["lost"] == 0
     assert run["daemon"]["process"]["rss_mb_max"] > 1 and run["daemon"]["process"]["cpu_seconds"] > 0
     assert "end_to_end" in stdout and "skipped" in stdout  # the terminal summary
+    assert "1 model thread, ordinary" in " ".join(stdout.split())  # its title (rich may wrap it)
+    assert "ordinary (SCHED_OTHER)" in html and report["configuration"]["realtime_priority"] is None
 
 
 def test_stages_add_up_to_the_end_to_end_latency(burst):
@@ -142,3 +144,86 @@ def test_a_recorded_session_is_profiled_with_the_replays_readers(tmp_path):
     # Ticks every 20 ms from 242.0 s (241 s + the 1 s window) to 243.5 s.
     assert run["ticks"]["expected"] == 76 and run["series"]["window_end_s"][0] == 242.0
     assert run["ticks"]["run"] + run["ticks"]["skipped"] == 76 and run["counters"]["unknown_units"] == 0
+
+
+# -- threads and scheduling in the report: profiles made here, no daemon -----------------------
+
+def synthetic_profile(label: str, **configuration) -> dict:
+    """A small profile.json of one run (20 ticks of made-up stage durations) with the given
+    configuration keys (threads, realtime_priority, model_cpu, ingest_cpu) over the defaults."""
+    rng = np.random.default_rng(0)
+    stages_ns = {name: rng.integers(10_000, 2_000_000, size=20) for name, *_ in STAGES}
+    stages_ns["daemon"] = sum(stages_ns[n] for n in ("ring_wait", "window_build", "forward", "publish"))
+    stages_ns["end_to_end"] = sum(stages_ns[name] for name, *_ in STAGES)
+    hists = {name: histograms.of(v) for name, v in stages_ns.items()}
+    window_end_s = [1.0 + 0.02 * i for i in range(20)]
+    run = {"label": "20 units at 10 Hz", "load": {"stream": "synthetic", "units": 20, "rate_hz": 10.0},
+           "tokens_per_window": {"mean": 240.0, "max": 260},
+           "ticks": {"expected": 20, "run": 20, "skipped": 0, "lost": 0, "late_published": 0, "deadline_missed": 0},
+           "latency_ms": histograms.table(hists), "histograms": {k: histograms.encode(h) for k, h in hists.items()},
+           "median_tick_ms": {name: float(np.median(stages_ns[name])) / 1e6 for name, *_ in STAGES},
+           "series": {"window_end_s": window_end_s, "state": ["run"] * 20, "skipped_s": [],
+                      **{f"{name}_ms": list(v / 1e6) for name, v in stages_ns.items()}},
+           "daemon": {"process": None, "process_series": None}}
+    return {"format": "poyo-rt profile 1", "created": "2026-01-01 00:00:00 UTC", "command": "poyo-rt profile", "label": label,
+            "machine": {"cpu": "test CPU", "cores": 4, "cores_usable": 4, "vector_extensions": [], "kernel": "6.0",
+                        "architecture": "x86_64", "daemon_threads": [], "pinned": False, "scheduling": ["SCHED_OTHER"]},
+            "model": {"path": str(MODEL)},
+            "configuration": {"hop_s": 0.02, "budget_s": 0.02, "threads": 1, "seconds_per_point": 0.4,
+                              "ingest_cpu": None, "model_cpu": None, "realtime_priority": None, **configuration},
+            "runs": [run], "sweep": None}
+
+
+def test_the_page_says_the_threads_and_the_scheduling(tmp_path):
+    report = synthetic_profile("fifo", threads=2, realtime_priority=10, model_cpu=[0, 1], ingest_cpu=2)
+    html = open(profile_report.write(report, tmp_path)["html"]).read()
+    assert "SCHED_FIFO 10" in html and "scheduler on CPU 0, model workers on 1, ingest on CPU 2" in html
+    assert "2 model threads, SCHED_FIFO 10, scheduler on CPU 0" in html  # the summary's configuration row
+    ordinary = profile_report.html(synthetic_profile("ordinary"))
+    assert "ordinary (SCHED_OTHER)" in ordinary and "1 model thread, ordinary scheduling, not pinned" in ordinary
+    assert "SCHED_FIFO" not in ordinary
+
+
+def test_an_older_profile_without_the_keys_still_renders():
+    report = synthetic_profile("old")
+    for key in ("realtime_priority", "model_cpu", "ingest_cpu"):
+        del report["configuration"][key]
+    html = profile_report.html(report)
+    assert "<td>scheduling</td><td>not recorded</td>" in html and "<td>CPU pinning</td><td>not recorded</td>" in html
+    assert "1 model thread, scheduling not recorded, pinning not recorded" in html
+    del report["configuration"]["threads"]
+    assert "model threads not recorded" in profile_report.html(report)
+
+
+def test_a_comparison_tells_realtime_from_ordinary_scheduling(tmp_path):
+    fifo = synthetic_profile("fifo", threads=2, realtime_priority=10, model_cpu=[0, 1])
+    fifo["machine"].update(scheduling=["SCHED_FIFO", "SCHED_OTHER"], pinned=True)
+    ordinary = synthetic_profile("ordinary")
+    old = synthetic_profile("old")
+    for key in ("realtime_priority", "model_cpu", "ingest_cpu"):
+        del old["configuration"][key]
+    del old["machine"]["scheduling"]
+    paths = profile_report.write_comparison([fifo, ordinary], tmp_path / "ab")
+    html = open(paths["html"]).read()
+    assert "<td>scheduling</td><td>SCHED_FIFO 10</td><td>ordinary (SCHED_OTHER)</td>" in html
+    assert "<td>model threads</td><td>2</td><td>1</td>" in html
+    assert "<td>CPU pinning</td><td>scheduler on CPU 0, model workers on 1</td><td>not pinned</td>" in html
+    assert "A: fifo: 2 model threads, SCHED_FIFO 10" in html and "B: ordinary: 1 model thread, ordinary scheduling" in html
+    assert "SCHED_FIFO, SCHED_OTHER; pinned" in html  # the threads as observed
+    data = json.loads(open(paths["json"]).read())["configurations"]
+    assert (data["a"]["realtime_priority"], data["a"]["model_cpu"], data["b"]["realtime_priority"]) == (10, [0, 1], None)
+    html = open(profile_report.write_comparison([old, fifo], tmp_path / "old")["html"]).read()
+    assert "<td>scheduling</td><td>not recorded</td><td>SCHED_FIFO 10</td>" in html
+
+
+def test_the_terminal_titles_say_the_threads_and_the_scheduling(tmp_path):
+    fifo, ordinary = (tmp_path / "fifo.json", tmp_path / "ordinary.json")
+    fifo.write_text(json.dumps(synthetic_profile("fifo", threads=2, realtime_priority=10)))
+    ordinary.write_text(json.dumps(synthetic_profile("ordinary")))
+    assert profile_report.configuration_line(json.loads(fifo.read_text())["configuration"], brief=True) == \
+        "2 model threads, SCHED_FIFO 10"
+    result = subprocess.run([sys.executable, "-m", "poyo_rt.cli", "profile", "--compare", str(fifo), str(ordinary)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "A: fifo: 2 model threads, SCHED_FIFO 10, not pinned" in result.stdout
+    assert "B: ordinary: 1 model thread, ordinary scheduling, not pinned" in result.stdout

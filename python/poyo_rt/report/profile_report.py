@@ -16,10 +16,69 @@ from . import page, svg
 
 STAGE_TEXT = {name: text for name, _, _, text in STAGES + SPANS}
 SHOWN = ("p50", "p90", "p99", "p99_9", "p99_99", "max")
+NOT_RECORDED = "not recorded"  # a key a profile.json of an older poyo-rt lacks
+NOT_PINNED = "not pinned"
 
 
 def _f(value, digits: int = 3) -> str:
     return "-" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.{digits}f}"
+
+
+# -- threads and scheduling (the configuration's threads, realtime_priority, model_cpu, ingest_cpu) --
+
+def model_threads(c: dict) -> str:
+    """The model's threads as configured ("2"), or "not recorded"."""
+    return NOT_RECORDED if c.get("threads") is None else str(c["threads"])
+
+
+def scheduling(c: dict) -> str:
+    """The daemon's scheduling as configured: "SCHED_FIFO N" (``realtime_priority``), "ordinary
+    (SCHED_OTHER)" without one, "not recorded" in a profile.json older than the key."""
+    if "realtime_priority" not in c:
+        return NOT_RECORDED
+    priority = c["realtime_priority"]
+    return "ordinary (SCHED_OTHER)" if priority is None else f"SCHED_FIFO {priority}"
+
+
+def pinning(c: dict) -> str:
+    """CPU pinning as configured: ``model_cpu`` (the scheduler thread's CPU, then the model
+    workers') and ``ingest_cpu``; "not pinned", or "not recorded" in an older profile.json."""
+    if "model_cpu" not in c and "ingest_cpu" not in c:
+        return NOT_RECORDED
+    parts = []
+    if c.get("model_cpu") is not None:
+        cpus = c["model_cpu"] if isinstance(c["model_cpu"], list) else [c["model_cpu"]]
+        parts.append(f"scheduler on CPU {cpus[0]}" + (f", model workers on {','.join(map(str, cpus[1:]))}" if cpus[1:] else ""))
+    if c.get("ingest_cpu") is not None:
+        parts.append(f"ingest on CPU {c['ingest_cpu']}")
+    return ", ".join(parts) or NOT_PINNED
+
+
+def scheduling_rows(c: dict) -> list:
+    """(what, value) of the model threads, the scheduling and the pinning, for a table."""
+    return [("model threads", model_threads(c)), ("scheduling", scheduling(c)), ("CPU pinning", pinning(c))]
+
+
+def configuration_line(c: dict, brief: bool = False) -> str:
+    """Threads, scheduling and pinning in one line: "2 model threads, SCHED_FIFO 10, scheduler on
+    CPU 0, model workers on 1" or "1 model thread, ordinary scheduling, not pinned"; ``brief``
+    (the terminal's titles) leaves "not pinned" out."""
+    threads, policy, where = model_threads(c), scheduling(c), pinning(c)
+    parts = ["model threads not recorded" if threads == NOT_RECORDED else f"{threads} model thread{'' if threads == '1' else 's'}",
+             "scheduling not recorded" if policy == NOT_RECORDED else
+             "ordinary scheduling" if policy.startswith("ordinary") else policy]
+    if where == NOT_RECORDED:
+        parts.append("pinning not recorded")
+    elif not (brief and where == NOT_PINNED):
+        parts.append(where)
+    return ", ".join(parts)
+
+
+def observed_threads(m: dict) -> str:
+    """The daemon's threads as the profile saw them: their policies and whether any was pinned."""
+    if "scheduling" not in m:
+        return NOT_RECORDED
+    return f"{', '.join(m['scheduling']) or '-'}; {'pinned' if m.get('pinned') else 'not pinned'}"
 
 
 def sweep_curve(runs: list, hop_s: float) -> dict:
@@ -182,12 +241,12 @@ def _machine_section(report: dict) -> str:
         ("CPU", f"{m['cpu']}, {m['cores_usable']} of {m['cores']} logical cores usable"),
         ("vector extensions", " ".join(m["vector_extensions"]) or "-"), ("kernel", f"{m['kernel']} ({m['architecture']})"),
         ("daemon threads", threads or "-"),
-        ("pinned / scheduling", f"{'pinned' if m['pinned'] else 'not pinned'}; {', '.join(m['scheduling']) or '-'}"),
+        ("pinned / scheduling (observed)", f"{'pinned' if m['pinned'] else 'not pinned'}; {', '.join(m['scheduling']) or '-'}"),
         ("model", f"{model['path']} ({model.get('kind') or '-'}, {model.get('parameters') or '-'} parameters)"),
         ("model shape", model.get("hyperparameters") or "-"),
         ("FLOPs per window", f"{_f(model.get('gflop_per_window'), 3)} GFLOP in poyo-rt, {_f(model.get('gflop_per_window_torch_brain'), 3)} "
                              f"as torch_brain computes it ({model.get('cost_window') or '-'})"),
-        ("hop / budget", f"{c['hop_s']:g} s / {c['budget_s']:g} s"), ("model threads", c["threads"]),
+        ("hop / budget", f"{c['hop_s']:g} s / {c['budget_s']:g} s"), *scheduling_rows(c),
         ("seconds per run", c["seconds_per_point"]), ("command", report["command"]),
     ]))
 
@@ -210,7 +269,9 @@ def html(report: dict) -> str:
 
 
 def summary_rows(report: dict) -> list:
-    rows = []
+    """(what, value): the hop and the threads and scheduling, each run's latency, the capacity."""
+    c = report["configuration"]
+    rows = [("configuration", f"hop {c['hop_s'] * 1000:g} ms, budget {c['budget_s'] * 1000:g} ms; {configuration_line(c)}")]
     for run in report["runs"]:
         lat = run["latency_ms"]
         rows.append((run["label"], f"end to end p50 {_f(lat['end_to_end']['p50'], 2)}, p99 {_f(lat['end_to_end']['p99'], 2)}, "
@@ -230,9 +291,13 @@ def print_summary(report: dict, paths: dict) -> None:
     if not console.is_terminal:  # a log file or a pipe: room for every column
         console.width = 120
     for run in report["runs"]:
-        table = Table(title=f"poyo-rt profile: {run['label']}, hop {report['configuration']['hop_s'] * 1000:g} ms (ms)")
-        for column in ("stage", "p50", "p90", "p99", "p99.9", "max", "n"):
-            table.add_column(column, justify="left" if column == "stage" else "right")
+        c = report["configuration"]
+        # The title as a line of its own: a table's title wraps to the table's width.
+        console.print(f"poyo-rt profile: {run['label']}, hop {c['hop_s'] * 1000:g} ms, {configuration_line(c, brief=True)}",
+                      highlight=False, markup=False, soft_wrap=True)
+        table = Table()
+        for column in ("stage (ms)", "p50", "p90", "p99", "p99.9", "max", "n"):
+            table.add_column(column, justify="left" if column == "stage (ms)" else "right")
         for name, v in run["latency_ms"].items():
             table.add_row(name, *(_f(v[k], 3) for k in ("p50", "p90", "p99", "p99_9", "max")), str(v["n"]))
         console.print(table)
@@ -279,11 +344,13 @@ def write_comparison(reports: list, directory) -> dict:
     a, b = reports
     rows = comparison_rows(a, b)
     data = {"format": "poyo-rt profile comparison 1", "labels": [a["label"], b["label"]],
-            "stages": {name: {"a": sa, "b": sb, "b_over_a_p50": r50, "b_over_a_p99": r99} for name, sa, sb, r50, r99 in rows}}
+            "stages": {name: {"a": sa, "b": sb, "b_over_a_p50": r50, "b_over_a_p99": r99} for name, sa, sb, r50, r99 in rows},
+            "configurations": {"a": _configuration_facts(a), "b": _configuration_facts(b)}}
     sections = [page.section("Latency per stage, every run of each merged (ms)", page.table(
         ["stage", "A p50", "A p99", "A max", "B p50", "B p99", "B max", "B/A p50", "B/A p99"],
         [[name, *(_f(s[k], 3) for s in (sa, sb) for k in ("p50", "p99", "max")), _f(r50, 2), _f(r99, 2)]
-         for name, sa, sb, r50, r99 in rows]))]
+         for name, sa, sb, r50, r99 in rows]),
+        *(page.note(line) for line in _configuration_lines(a, b)))]
     for stage in ("forward", "end_to_end"):
         series = []
         for i, (label, report) in enumerate((("A: " + a["label"], a), ("B: " + b["label"], b))):
@@ -309,7 +376,8 @@ def write_comparison(reports: list, directory) -> dict:
         facts.append((text, value(a["machine"]), value(b["machine"])))
     facts += [("model", a["model"]["path"], b["model"]["path"]),
               ("GFLOP per window", _f(a["model"].get("gflop_per_window")), _f(b["model"].get("gflop_per_window"))),
-              ("model threads", a["configuration"]["threads"], b["configuration"]["threads"]),
+              *((what, va, vb) for (what, va), (_, vb) in zip(scheduling_rows(a["configuration"]), scheduling_rows(b["configuration"]))),
+              ("daemon threads (observed)", observed_threads(a["machine"]), observed_threads(b["machine"])),
               ("hop / budget (s)", f"{a['configuration']['hop_s']:g} / {a['configuration']['budget_s']:g}",
                f"{b['configuration']['hop_s']:g} / {b['configuration']['budget_s']:g}"),
               ("ticks skipped", sum(r["ticks"]["skipped"] for r in a["runs"]), sum(r["ticks"]["skipped"] for r in b["runs"])),
@@ -319,6 +387,18 @@ def write_comparison(reports: list, directory) -> dict:
     paths["json"].write_text(json.dumps(data, indent=1, allow_nan=False) + "\n")
     paths["html"].write_text(page.page(f"poyo-rt profile: {a['label']} against {b['label']}", "A against B", sections))
     return {k: str(v) for k, v in paths.items()}
+
+
+def _configuration_facts(report: dict) -> dict:
+    """The threads and scheduling of a profile for comparison.json (None where not recorded)."""
+    c = report["configuration"]
+    return {**{k: c.get(k) for k in ("threads", "realtime_priority", "model_cpu", "ingest_cpu")},
+            "summary": configuration_line(c)}
+
+
+def _configuration_lines(a: dict, b: dict) -> list:
+    """A line per profile: "A: label: 1 model thread, ordinary scheduling, not pinned"."""
+    return [f"{which}: {r['label']}: {configuration_line(r['configuration'])}" for which, r in (("A", a), ("B", b))]
 
 
 def print_comparison(reports: list, paths: dict) -> None:
@@ -334,5 +414,7 @@ def print_comparison(reports: list, paths: dict) -> None:
     if not console.is_terminal:  # a log file or a pipe: room for every column
         console.width = 120
     console.print(table)
+    for line in _configuration_lines(a, b):
+        console.print(line, highlight=False, markup=False)
     if paths:
         console.print(f"report: {paths['html']} (and comparison.json)")
