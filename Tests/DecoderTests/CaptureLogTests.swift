@@ -1,4 +1,4 @@
-import Decoder
+@testable import Decoder
 import Foundation
 import Testing
 
@@ -22,6 +22,7 @@ import Testing
         let reader = try CaptureReader(path: try written("roundtrip.cap"))
         #expect(reader.records == records)
         #expect(reader.trailingBytes == 0)
+        #expect(reader.end == .complete && reader.endDescription == nil)
     }
 
     @Test func appendingToAnExistingLogKeepsOneMagic() throws {
@@ -37,6 +38,9 @@ import Testing
         let path = try written("cut.cap")
         let full = try Data(contentsOf: URL(fileURLWithPath: path))
         var complete: [Int] = []
+        // Where each record ends: a cut there leaves a complete log, anywhere else a partial record.
+        var boundaries = [8]
+        for record in records { boundaries.append(boundaries.last! + CaptureCodec.encode(record).count) }
         for cut in stride(from: 8, through: full.count, by: 1) {
             let truncated = Fixtures.temporaryPath("cut-part.cap")
             try full.prefix(cut).write(to: URL(fileURLWithPath: truncated))
@@ -44,6 +48,14 @@ import Testing
             #expect(reader.records == Array(records.prefix(reader.records.count)))
             complete.append(reader.records.count)
             if cut == full.count { #expect(reader.trailingBytes == 0) }
+            let start = boundaries[reader.records.count]
+            #expect(reader.fileBytes == cut && reader.trailingBytes == cut - start)
+            if boundaries.contains(cut) {
+                #expect(reader.end == .complete && reader.endDescription == nil)
+            } else {
+                #expect(reader.end == .insideRecord(offset: start))
+                #expect(reader.endDescription?.hasPrefix("ends inside a record at byte \(start) (its last \(cut - start) of \(cut) bytes") == true)
+            }
         }
         #expect(complete.first == 0 && complete.last == records.count)
         #expect(complete == complete.sorted())
@@ -57,6 +69,21 @@ import Testing
         let reader = try CaptureReader(path: path)
         #expect(reader.records == Array(records.prefix(2)))
         #expect(reader.trailingBytes > 0)
+        let offset = bytes.count - reader.trailingBytes
+        #expect(reader.end == .damagedRecord(offset: offset))
+        #expect(reader.endDescription?.hasPrefix("has a damaged record at byte \(offset)") == true)
+    }
+
+    /// A log cut before its first session record is complete cannot be replayed, and says why.
+    @Test func aLogCutInsideItsFirstRecordIsRefusedWithWhere() throws {
+        let path = try written("first.cap")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        try bytes.prefix(20).write(to: URL(fileURLWithPath: path))
+        #expect {
+            _ = try CaptureReplay(path: path)
+        } throws: { error in
+            "\(error)".contains("ends inside a record at byte 8") && "\(error)".contains("before any complete session record")
+        }
     }
 
     @Test func aForeignFileIsRefused() throws {

@@ -45,11 +45,39 @@ class CaptureLog:
 
     ``sessions``: the configuration records; ``received`` and ``published``: (monotonic_ns, frames)
     of every message received by the ingest socket (valid or not) and published by the daemon.
+
+    A log cut inside a record (a kill -9 during a write) or with a damaged record reads up to its
+    last complete record and says so, as ``poyo replay`` does: ``end`` is ``"complete"``,
+    ``"inside_record"`` (the file ends inside the record at byte ``end_offset``) or
+    ``"damaged_record"`` (the record at ``end_offset`` fails its CRC or length check; nothing from
+    there is read); ``partial`` is True for the latter two and ``end_description`` says it in words.
     """
 
     sessions: list = field(default_factory=list)
     received: list = field(default_factory=list)
     published: list = field(default_factory=list)
+    end: str = "complete"
+    end_offset: Optional[int] = None
+    file_bytes: int = 0
+    records: int = 0
+
+    @property
+    def partial(self) -> bool:
+        """True when the file ends inside a record or at a damaged one (records after it are not read)."""
+        return self.end != "complete"
+
+    @property
+    def end_description(self) -> Optional[str]:
+        """One sentence on where the readable part ends early (None for a complete log)."""
+        if self.end == "inside_record":
+            return (f"ends inside a record at byte {self.end_offset} (its last {self.file_bytes - self.end_offset} of "
+                    f"{self.file_bytes} bytes are a partial record, as a kill during a write leaves): the "
+                    f"{self.records} complete records before it were read")
+        if self.end == "damaged_record":
+            return (f"has a damaged record at byte {self.end_offset} (its CRC or length does not check): the "
+                    f"{self.records} complete records before it were read, the last "
+                    f"{self.file_bytes - self.end_offset} of {self.file_bytes} bytes were not")
+        return None
 
     def received_messages(self):
         """(monotonic_ns, message) of every valid received message (invalid ones are skipped)."""
@@ -177,19 +205,34 @@ def _frames(payload: bytes) -> list:
 def read_capture_log(path: Union[str, Path]) -> CaptureLog:
     """Reads a capture log up to its last complete record (what a kill -9 leaves is intact before it).
 
+    A log that ends inside a record, or at a damaged one, is read up to there and flagged
+    (``log.partial``, ``log.end``, ``log.end_offset``, ``log.end_description``): not an error, as
+    ``poyo replay`` replays such a log and says where it ends.
+
     Raises ``ValueError`` when the file is not a capture log.
     """
     data = Path(path).read_bytes()
     if data[:8] != MAGIC:
         raise ValueError(f"{path}: not a poyo-rt capture log (no PYRTCAP1)")
-    log = CaptureLog()
+    log = CaptureLog(file_bytes=len(data))
     offset = 8
-    while offset + 8 <= len(data):
+    while offset < len(data):
+        if offset + 8 > len(data):
+            log.end, log.end_offset = "inside_record", offset
+            break
         length, crc = struct.unpack_from("<II", data, offset)
         body = data[offset + 8:offset + 8 + length]
-        if length > MAX_BODY or len(body) < length or zlib.crc32(body) != crc or length < 9:
+        if length > MAX_BODY:
+            log.end, log.end_offset = "damaged_record", offset
+            break
+        if len(body) < length:
+            log.end, log.end_offset = "inside_record", offset
+            break
+        if zlib.crc32(body) != crc or length < 9:
+            log.end, log.end_offset = "damaged_record", offset
             break
         offset += 8 + length
+        log.records += 1
         kind, at = body[0], struct.unpack_from("<Q", body, 1)[0]
         payload = body[9:]
         if kind == SESSION:

@@ -47,6 +47,10 @@ def test_spikes_behaviour_and_tick_rate_from_a_log(tmp_path):
     path = tmp_path / "run.log"
     path.write_bytes(data + whole[:-3])  # a kill -9 inside the last record
     log = read_capture_log(path)
+    # Read up to the cut, and flagged: where the partial record starts, in words too.
+    assert log.partial and log.end == "inside_record" and log.end_offset == len(data)
+    assert log.records == len(received) + 3 and log.file_bytes == len(data) + len(whole) - 3
+    assert log.end_description.startswith(f"ends inside a record at byte {len(data)} (its last {len(whole) - 3} of")
     assert len(log.sessions) == 1 and log.sessions[0].model_size == 1234 and log.sessions[0].model_crc32 == 0xABCD
     assert len(log.received) == len(received) + 1 and len(log.published) == 1
     assert log.tick_rate == 30_000
@@ -65,3 +69,29 @@ def test_a_file_that_is_not_a_capture_log_is_refused(tmp_path):
     path.write_bytes(b"not a log")
     with pytest.raises(ValueError, match="not a poyo-rt capture log"):
         read_capture_log(path)
+
+
+def test_where_a_log_ends_is_flagged(tmp_path):
+    """Complete, cut inside a record header or body, or at a damaged record: the same states and
+    offsets as `poyo replay` reports (CaptureReader in Swift)."""
+    first = record(1, 5, session_payload("model: m.safetensors\nsession: s\n"))
+    second = record(2, 6, frames_payload([b"spikes", b"x" * 40]))
+    data = b"PYRTCAP1" + first + second
+    path = tmp_path / "run.log"
+    path.write_bytes(data)
+    log = read_capture_log(path)
+    assert not log.partial and log.end == "complete" and log.end_offset is None and log.end_description is None
+    assert log.records == 2 and len(log.received) == 1
+    boundary = 8 + len(first)
+    for cut in (boundary + 3, boundary + 8, len(data) - 1):  # inside the header, just after it, inside the body
+        path.write_bytes(data[:cut])
+        log = read_capture_log(path)
+        assert (log.end, log.end_offset, log.records, len(log.received)) == ("inside_record", boundary, 1, 0), cut
+    path.write_bytes(data[:boundary])  # cut between records: nothing partial
+    assert read_capture_log(path).end == "complete"
+    damaged = bytearray(data)
+    damaged[-5] ^= 0xFF
+    path.write_bytes(bytes(damaged) + b"more")
+    log = read_capture_log(path)
+    assert (log.end, log.end_offset, log.records) == ("damaged_record", boundary, 1)
+    assert log.end_description.startswith(f"has a damaged record at byte {boundary}")

@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 
 from poyo_rt import model_file as poyo_model_file  # noqa: E402
+from poyo_rt import read_capture_log  # noqa: E402
 from poyo_rt import window as poyo_window  # noqa: E402
 from poyo_rt import Output, OutputSubscriber, SpikePublisher, Status  # noqa: E402
 from poyo_rt.wire import Rejection, SpikeBatch, Watermark, encode  # noqa: E402
@@ -549,8 +550,18 @@ def test_sigterm_stops_cleanly_and_the_capture_replays(daemons, tmp_path):
     assert final and final[-1].ticks_run == published and final[-1].ticks_skipped == 0
     result = replay(capture)
     assert result.returncode == 0, result.stderr
-    match = REPLAY_SUMMARY.search(result.stderr)
-    assert match and int(match.group(1)) == published and int(match.group(2)) == 0, result.stderr
+    # The result is on stdout (diagnostics only on stderr), and a complete log says nothing more.
+    match = REPLAY_SUMMARY.match(result.stdout)
+    assert match and int(match.group(1)) == published and int(match.group(2)) == 0, result.stdout
+    assert len(result.stdout.splitlines()) == 1 and "replayed" not in result.stderr, (result.stdout, result.stderr)
+    # --json: every line JSON, the outputs and then the summary.
+    lines = [json.loads(line) for line in subprocess.run(
+        [str(poyo_binary()), "replay", "--json", str(capture)], capture_output=True, text=True, timeout=120,
+        check=True).stdout.splitlines()]
+    assert len(lines) == published + 1 and all("readout" in line for line in lines[:-1])
+    summary = lines[-1]["summary"]
+    assert summary["ticks_compared"] == published and summary["mismatches"] == 0
+    assert summary["log_end"] == {"state": "complete"}
 
 
 def test_kill_9_leaves_a_capture_that_reads_to_its_last_complete_record(daemons, tmp_path):
@@ -574,30 +585,45 @@ def test_kill_9_leaves_a_capture_that_reads_to_its_last_complete_record(daemons,
 
     def check(path: Path, at_least: int) -> int:
         result = replay(path)
-        # Never a crash; and exit 0: a log holds a tick's watermark before its output (one
-        # buffer, appended in order), so whatever output survived the cut is reproduced.
-        assert result.returncode in (0, 1), f"replay crashed ({result.returncode}): {result.stderr}"
-        assert result.returncode == 0, result.stderr
-        match = REPLAY_SUMMARY.search(result.stderr)
-        assert match, result.stderr
-        assert int(match.group(2)) == 0, result.stderr  # what was replayed matches bit for bit
-        assert int(match.group(1)) >= at_least, result.stderr
+        # Never a crash; and no mismatch: a log holds a tick's watermark before its output (one
+        # buffer, appended in order), so whatever output survived the cut is reproduced. Exit 0
+        # when the log is whole; 2 when it ends inside a record (the replay is partial), and the
+        # second line of stdout says where and that the records before it were replayed.
+        assert result.returncode in (0, 1, 2), f"replay crashed ({result.returncode}): {result.stderr}"
+        log = read_capture_log(path)
+        assert result.returncode == (2 if log.partial else 0), (result.stdout, result.stderr)
+        match = REPLAY_SUMMARY.match(result.stdout)
+        assert match, (result.stdout, result.stderr)
+        assert int(match.group(2)) == 0, result.stdout  # what was replayed matches bit for bit
+        assert int(match.group(1)) >= at_least, result.stdout
+        lines = result.stdout.splitlines()
+        if log.partial:
+            assert lines[1] == (f"capture log {path} ends inside a record at byte {log.end_offset} (its last "
+                                f"{log.file_bytes - log.end_offset} of {log.file_bytes} bytes are a partial record, "
+                                f"as a kill during a write leaves): the {log.records} complete records before it "
+                                f"were replayed"), result.stdout
+        else:
+            assert len(lines) == 1, result.stdout
         return int(match.group(1))
 
     # The log as the kill left it (the writer flushes every 20 ms: the tail may be missing).
     replayed = check(capture, at_least=4)
     assert replayed <= seen
     # A torn last record (a kill in the middle of a write): cut the file at every point of
-    # its last 64 bytes; the reader stops at the last complete record.
+    # its last 64 bytes; the reader stops at the last complete record, and says so.
     data = capture.read_bytes()
     torn = tmp_path / "torn.capture"
+    partial = 0
     for cut in range(1, 65, 13):
         torn.write_bytes(data[:-cut])
         check(torn, at_least=min(replayed, 4) - 1)
+        partial += read_capture_log(torn).partial
+    assert partial > 0
     # Nothing but the file's magic and half a session record: a clear refusal, not a crash.
     torn.write_bytes(data[:20])
     result = replay(torn)
-    assert result.returncode == 1 and "session record" in result.stderr, (result.returncode, result.stderr)
+    assert result.returncode == 1 and "ends inside a record at byte 8" in result.stderr, (result.returncode, result.stderr)
+    assert "session record" in result.stderr and result.stdout == "", result.stderr
 
 
 # --------------------------------------------------------------------------------------

@@ -97,8 +97,8 @@ def test_behaviour_is_counted_scored_like_numpy_captured_and_replays(daemons, tm
     assert len(log.outputs(READOUT)) >= len(outputs)
     result = replay(capture)
     assert result.returncode == 0, result.stderr
-    match = REPLAY_SUMMARY.search(result.stderr)
-    assert match and int(match.group(1)) >= len(outputs) and int(match.group(2)) == 0, result.stderr
+    match = REPLAY_SUMMARY.match(result.stdout)
+    assert match and int(match.group(1)) >= len(outputs) and int(match.group(2)) == 0, result.stdout
 
 
 def other_model(tmp_path, bias: float = 1000.0):
@@ -155,8 +155,8 @@ def test_sighup_switches_model_and_session_without_a_gap_or_reconnect(daemons, t
     assert daemon.stop() == 0
     result = replay(capture)
     assert result.returncode == 0, result.stderr
-    match = REPLAY_SUMMARY.search(result.stderr)
-    assert match and int(match.group(2)) == 0, result.stderr
+    match = REPLAY_SUMMARY.match(result.stdout)
+    assert match and int(match.group(2)) == 0, result.stdout
 
 
 def test_sighup_refuses_a_changed_fixed_field_and_keeps_the_running_configuration(daemons, tmp_path):

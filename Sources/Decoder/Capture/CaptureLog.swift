@@ -110,9 +110,23 @@ public final class CaptureLog: @unchecked Sendable {
 /// Reads a capture log: every complete record in order, and whether the file ended with an
 /// incomplete or damaged record (what a kill -9 mid-write leaves).
 public struct CaptureReader {
+    /// How the readable part of a log ends.
+    public enum End: Equatable, Sendable {
+        /// At the end of the file, after a complete record (a cleanly closed log, or one cut between records).
+        case complete
+        /// The file ends inside the record that starts at byte `offset` (a kill -9 during a write).
+        case insideRecord(offset: Int)
+        /// The record at byte `offset` is damaged (its CRC does not match, its length is impossible,
+        /// or its contents do not decode); nothing from there on is read.
+        case damagedRecord(offset: Int)
+    }
+
     public let records: [CaptureRecord]
     /// Bytes after the last complete record (0 for a cleanly closed log).
     public let trailingBytes: Int
+    /// The file's size in bytes.
+    public let fileBytes: Int
+    public let end: End
 
     public init(path: String) throws(ConfigurationError) {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -124,17 +138,47 @@ public struct CaptureReader {
         }
         var records: [CaptureRecord] = []
         var offset = CaptureCodec.fileMagic.count
-        while bytes.count - offset >= CaptureCodec.recordHeaderSize {
+        var end = End.complete
+        while offset < bytes.count {
+            guard bytes.count - offset >= CaptureCodec.recordHeaderSize else {
+                end = .insideRecord(offset: offset)
+                break
+            }
             var header = ByteReader(bytes: bytes[offset..<(offset + CaptureCodec.recordHeaderSize)])
             let length = Int(header.u32()!), crc = header.u32()!
             let bodyStart = offset + CaptureCodec.recordHeaderSize
-            guard length <= CaptureCodec.maxBodySize, bytes.count - bodyStart >= length else { break }
+            guard length <= CaptureCodec.maxBodySize else {
+                end = .damagedRecord(offset: offset)
+                break
+            }
+            guard bytes.count - bodyStart >= length else {
+                end = .insideRecord(offset: offset)
+                break
+            }
             let body = bytes[bodyStart..<(bodyStart + length)]
-            guard body.withUnsafeBytes({ CRC32.checksum($0) }) == crc, let record = CaptureCodec.decodeBody(body) else { break }
+            guard body.withUnsafeBytes({ CRC32.checksum($0) }) == crc, let record = CaptureCodec.decodeBody(body) else {
+                end = .damagedRecord(offset: offset)
+                break
+            }
             records.append(record)
             offset = bodyStart + length
         }
         self.records = records
+        self.end = end
+        fileBytes = bytes.count
         trailingBytes = bytes.count - offset
+    }
+
+    /// Where and why the readable part ends early ("ends inside a record at byte N (...)"); nil
+    /// for a complete log.
+    public var endDescription: String? {
+        switch end {
+        case .complete:
+            return nil
+        case .insideRecord(let offset):
+            return "ends inside a record at byte \(offset) (its last \(trailingBytes) of \(fileBytes) bytes are a partial record, as a kill during a write leaves)"
+        case .damagedRecord(let offset):
+            return "has a damaged record at byte \(offset) (its CRC or contents do not check; the last \(trailingBytes) of \(fileBytes) bytes are not read)"
+        }
     }
 }

@@ -19,13 +19,25 @@ public struct CaptureReplay {
     let modelOverride: String?
     /// The model file of the run's first session record (the one `--model` replaces).
     let firstModelPath: String?
+    /// How the log's readable part ends: a log cut inside a record (or with a damaged one) is
+    /// replayed up to its last complete record, and says so here.
+    public let end: CaptureReader.End
+    /// `CaptureReader.endDescription`: nil for a complete log.
+    public let endDescription: String?
+    /// The complete records read (and replayed).
+    public var recordCount: Int { records.count }
 
     public init(path: String, modelOverride: String? = nil) throws(ConfigurationError) {
         let reader = try CaptureReader(path: path)
         records = reader.records
+        end = reader.end
+        endDescription = reader.endDescription
         self.modelOverride = modelOverride
         if case .session(_, let identity, _) = records.first { firstModelPath = identity.path } else { firstModelPath = nil }
         guard case .session = records.first else {
+            if records.isEmpty, let cut = reader.endDescription {
+                throw ConfigurationError("capture log \(path) \(cut), before any complete session record: nothing to replay")
+            }
             throw ConfigurationError("capture log \(path): does not start with a session record")
         }
     }
