@@ -187,6 +187,63 @@ def score(replay, readout: dict, behaviour, categorical: bool, tick_rate: int):
     return times, decoded, truth, {"n_scored": int(len(times)), "r2": [float(x) for x in r2], "r2_mean": float(r2.mean())}
 
 
+#: A mean R^2 below this gets a hint: far worse than decoding the recorded mean, most often the
+#: wrong --behaviour or --target. (One dimension of the right series can fall below -1 over a
+#: few seconds where it hardly varies: the mean is the test.)
+R2_HINT_BELOW = -1.0
+
+
+def _by_dim(dims: list, values) -> str:
+    return ", ".join(f"{d} {v:.3g}" for d, v in zip(dims, values))
+
+
+def score_notes(scores: dict, decoded, truth, output_times, behaviour, behaviour_name: str, target: str, dims: list,
+                interval: tuple, available: list, readout: str, categorical: bool) -> dict:
+    """What the report says about a score that is missing or far below 0, and why.
+
+    Returns ``{}`` when the score needs no comment; else ``r2_note`` (one sentence for the table,
+    the JSON and the page) and, for R^2 far below 0, ``r2_check`` (the means and standard
+    deviations of the decoded and recorded series, the series used, the file's series).
+    """
+    what = "accuracy" if categorical else "R^2"
+    span = [float(behaviour.timestamps[0]), float(behaviour.timestamps[-1])]
+    start, end = interval[0], interval[1]
+    if scores.get("n_scored", 0) < 2:
+        if len(output_times) == 0:
+            note = f"{what} not computed: the daemon published no output of {readout}"
+        elif span[1] < start or span[0] > end:
+            note = (f"{what} not computed: no behaviour samples in {start:g}-{end:g} s "
+                    f"(behaviour '{behaviour_name}' covers {span[0]:g}-{span[1]:g} s)")
+        else:
+            note = (f"{what} not computed: {scores.get('n_scored', 0)} of {len(output_times)} outputs "
+                    f"({float(output_times[0]):g}-{float(output_times[-1]):g} s) lie where behaviour "
+                    f"'{behaviour_name}' has samples ({span[0]:g}-{span[1]:g} s); at least 2 are needed")
+        return {"r2_note": note, "behaviour_span_s": span}
+    if categorical or scores.get("r2") is None:
+        return {}
+    r2 = np.asarray([np.nan if v is None else v for v in scores["r2"]], dtype=np.float64)
+    if not np.all(np.isfinite(r2)):
+        constant = [d for d, v in zip(dims, r2) if not np.isfinite(v)]
+        return {"r2_note": f"R^2 of {', '.join(constant)} not computed: the recorded target is constant over the "
+                           f"{scores['n_scored']} outputs scored"}
+    if r2.mean() >= R2_HINT_BELOW:
+        return {}
+    d_mean, d_std = decoded.mean(axis=0), decoded.std(axis=0)
+    t_mean, t_std = truth.mean(axis=0), truth.std(axis=0)
+    recorded = behaviour_name if target == "identity" else f"{target} of {behaviour_name}"
+    ratio = np.where(t_std > 0, d_std / np.where(t_std > 0, t_std, 1.0), np.inf)
+    note = (f"R^2 far below 0: the decoded series (mean {_by_dim(dims, d_mean)}; std {_by_dim(dims, d_std)}) and "
+            f"the recorded {recorded} (mean {_by_dim(dims, t_mean)}; std {_by_dim(dims, t_std)}) differ: means by "
+            f"{_by_dim(dims, np.abs(d_mean - t_mean))}, standard deviations by a factor {_by_dim(dims, ratio)}. "
+            f"Check --behaviour / --target (used: --behaviour {behaviour_name} --target {target}); "
+            f"the file's behaviour series: {', '.join(available) or 'none listed'}")
+    check = {"decoded_mean": d_mean.tolist(), "decoded_std": d_std.tolist(), "recorded_mean": t_mean.tolist(),
+             "recorded_std": t_std.tolist(), "mean_difference": np.abs(d_mean - t_mean).tolist(),
+             "std_ratio": ratio.tolist(), "behaviour": behaviour_name, "target": target,
+             "behaviour_series": list(available)}
+    return {"r2_note": note, "r2_check": check}
+
+
 def build_report(args, recording, behaviour, readout, description, binding, replay, config, interval, info, log,
                  speed, budget, categorical):
     rate = replay.tick_rate
@@ -196,6 +253,10 @@ def build_report(args, recording, behaviour, readout, description, binding, repl
         dims = ["cos", "sin"]
     elif readout["dim"] == 2:
         dims = ["x", "y"]
+    output_times = scoring.readout_series(replay.outputs, readout["name"])[0] / float(rate)
+    scores.update(score_notes(scores, decoded, truth, output_times, behaviour, next(iter(recording.behaviour)),
+                              args.target or "identity", dims, interval, recording.behaviour_available,
+                              readout["name"], categorical))
     lat = scoring.stage_latencies_ms(replay.outputs, replay.arrivals_ns)
     window_ends = sorted({o.window_end for o in replay.outputs})
     neural_seconds = (replay.end_tick - replay.start_tick) / rate

@@ -8,7 +8,9 @@ another speed must decode identically.
 
 from __future__ import annotations
 
+import html
 import json
+import os
 import re
 import subprocess
 import sys
@@ -30,7 +32,8 @@ READOUT = "cursor_velocity_2d"
 
 def replay(*args, timeout=300):
     command = [sys.executable, "-m", "poyo_rt.cli", "replay", *map(str, args), "--poyo-bin", str(poyo_binary())]
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    # A wide terminal: the printed table's cells must not wrap inside the words the tests look for.
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env={**os.environ, "COLUMNS": "400"})
 
 
 def replayed(tmp_path_factory, session, *options):
@@ -231,3 +234,65 @@ def test_units_without_numbered_words_replay_through_a_unit_map(tmp_path):
     assert result.returncode == 0, result.stderr
     report = json.loads((out / "report.json").read_text())
     assert report["ticks"]["outputs"] == report["ticks"]["expected"] == 101
+
+
+def table_values(stdout: str) -> str:
+    """The value column of the printed summary table, its wrapped lines joined by spaces."""
+    return " ".join(line.split("│")[2].strip() for line in stdout.splitlines() if line.count("│") == 3)
+
+
+A2929_OPTIONS = ("--model", A2929_MODEL, "--target", "cos_sin", "--unit-prefix", "pynapple/A2929-200711/unit_")
+
+
+@pytest.mark.skipif(not A2929_MODEL.exists(), reason="the A2929 model is not in this tree")
+def test_an_interval_without_behaviour_says_why_there_is_no_r2(tmp_path):
+    """A2929's head direction starts at 670.6 s: a replay of 0-3 s decodes every tick but has
+    nothing to score against, and the table, the JSON and the page say so (not a silent gap)."""
+    out = tmp_path / "report"
+    result = replay(A2929_NWB, *A2929_OPTIONS, "--behaviour", "ry", "--interval", "0:3", "--report", out)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    scored = report["readouts"]["head_direction_cos_sin"]
+    assert scored["r2"] is None and scored["n_scored"] == 0 and report["ticks"]["outputs"] > 0
+    expected = ("R^2 not computed: no behaviour samples in 0-3 s "
+                "(behaviour 'acquisition/CompassDirection/ry' covers 670.641-1199.99 s)")
+    assert scored["r2_note"] == expected and scored["behaviour_span_s"] == pytest.approx([670.6407, 1199.99495])
+    assert expected in table_values(result.stdout), result.stdout
+    assert expected in html.unescape((out / "report.html").read_text())
+
+
+@pytest.mark.skipif(not A2929_MODEL.exists(), reason="the A2929 model is not in this tree")
+def test_a_wrong_behaviour_series_gets_a_hint_with_the_scales_and_the_files_series(tmp_path):
+    """rx (roll) instead of ry (head direction): R^2 far below 0; the run is not refused, and the
+    report says how the decoded and recorded series differ, which series was used, and which the
+    file has."""
+    out = tmp_path / "report"
+    result = replay(A2929_NWB, *A2929_OPTIONS, "--behaviour", "rx", "--interval", "1080:1083", "--report", out)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    scored = report["readouts"]["head_direction_cos_sin"]
+    assert scored["r2_mean"] < -1
+    check = scored["r2_check"]
+    times, decoded, truth = (np.load(out / "outputs.npz")[f"head_direction_cos_sin/{k}"] for k in ("time_s", "decoded", "truth"))
+    np.testing.assert_allclose(check["decoded_mean"], decoded.mean(0), rtol=1e-12)
+    np.testing.assert_allclose(check["recorded_std"], truth.std(0), rtol=1e-12)
+    np.testing.assert_allclose(check["mean_difference"], np.abs(decoded.mean(0) - truth.mean(0)), rtol=1e-12)
+    assert check["behaviour"] == "acquisition/CompassDirection/rx" and check["target"] == "cos_sin"
+    assert "acquisition/CompassDirection/ry" in check["behaviour_series"] and "acquisition/Position/x" in check["behaviour_series"]
+    note = scored["r2_note"]
+    assert note.startswith("R^2 far below 0: the decoded series (mean cos ")
+    assert "Check --behaviour / --target (used: --behaviour acquisition/CompassDirection/rx --target cos_sin)" in note
+    assert "the file's behaviour series: acquisition/CompassDirection/rx, acquisition/CompassDirection/ry" in note
+    assert note in table_values(result.stdout), result.stdout
+    assert note in html.unescape((out / "report.html").read_text())
+
+
+@pytest.mark.skipif(not A2929_MODEL.exists(), reason="the A2929 model is not in this tree")
+def test_the_right_behaviour_gets_no_hint(tmp_path):
+    out = tmp_path / "report"
+    result = replay(A2929_NWB, *A2929_OPTIONS, "--behaviour", "ry", "--interval", "1080:1083", "--report", out)
+    assert result.returncode == 0, result.stderr
+    scored = json.loads((out / "report.json").read_text())["readouts"]["head_direction_cos_sin"]
+    # Over 2 s one dimension may hardly vary (R^2 below -1): the mean decides, and it is above -1.
+    assert scored["r2_mean"] > -1 and "r2_note" not in scored and "r2_check" not in scored
+    assert "R^2 check" not in result.stdout and "not computed" not in result.stdout

@@ -52,6 +52,10 @@ def summary_rows(report: dict, latency: bool = True) -> list:
         elif r.get("r2") is not None:
             dims = ", ".join(f"{d} {_f(v)}" for d, v in zip(r["dims"], r["r2"]))
             rows.append((f"R^2 {name}", f"mean {_f(r['r2_mean'])} ({dims}; {r['n_scored']} outputs)"))
+        if r.get("r2_note"):
+            # Why a score is missing, or a hint when it is far below 0: never a silent gap.
+            rows.append((f"R^2 {name}" if r.get("r2") is None and r.get("accuracy") is None else "R^2 check",
+                         r["r2_note"]))
     for name, scores in (report.get("reference_r2") or {}).items():
         dims = ", ".join(f"{k[3:]} {_f(v)}" for k, v in scores.items() if k.startswith("r2_"))
         rows.append((f"R^2 {name} (recording.json)", f"mean {_f(scores['r2'])}" + (f" ({dims})" if dims else "")))
@@ -105,7 +109,8 @@ def html(report: dict, arrays: dict) -> str:
                 [{"x": t, "y": truth[:, d], "label": "recorded" if r["target"] == "identity" else f"recorded, {r['target']}", "color": svg.RECORDED, "width": 1.6},
                  {"x": t, "y": decoded[:, d], "label": "decoded by poyo-rt", "color": svg.PALETTE[0]}],
                 title=f"{name}[{dim}]  {score}", x_label="recording time (s)", y_label=r.get("unit") or dim))
-        sections.append(page.section(f"Decoded vs recorded: {name}", *plots, page.note(ALIGNMENT)))
+        notes = [page.note(r["r2_note"])] if r.get("r2_note") else []
+        sections.append(page.section(f"Decoded vs recorded: {name}", *notes, *plots, page.note(ALIGNMENT)))
     stages = arrays.get("latency/window_end_s")
     if stages is not None and len(stages):
         budget_ms = report["daemon"]["budget_s"] * 1000

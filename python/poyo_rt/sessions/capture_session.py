@@ -51,7 +51,7 @@ def read_capture_session(path: str, behaviour: Optional[str] = None, require_beh
     return Recording(path=str(path), format="capture-log", session_id=str(configuration.get("session", "")),
                      unit_ids=unit_ids, spike_times=ticks / rate, spike_units=units.astype(np.int64),
                      unit_words=_unit_words(configuration, unit_ids), behaviour=chosen, intervals={},
-                     tick_rate=int(rate))
+                     tick_rate=int(rate), behaviour_available=readouts)
 
 
 def _first_configuration(log, path: str) -> dict:

@@ -123,6 +123,6 @@ def read_nwb(path: str, behaviour: Optional[str] = None, require_behaviour: bool
                     intervals[split] = np.stack([table["start_time"][:], table["stop_time"][:]], axis=1).astype(np.float64)
             return Recording(path=str(path), format="nwb", session_id=str(nwbfile.identifier), unit_ids=ids,
                              spike_times=spike_times, spike_units=spike_units, unit_words=None,
-                             behaviour=chosen, intervals=intervals)
+                             behaviour=chosen, intervals=intervals, behaviour_available=sorted(available))
         finally:
             io.close()

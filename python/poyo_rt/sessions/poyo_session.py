@@ -26,4 +26,4 @@ def read_poyo_session(path: str, behaviour: Optional[str] = None, require_behavi
                      unit_ids=s.unit_ids.astype(np.int64), spike_times=s.spike_ticks / rate,
                      spike_units=s.spike_unit_ids.astype(np.int64), unit_words=list(s.unit_words),
                      behaviour=chosen, intervals={k: np.array([[a / rate, b / rate]]) for k, (a, b) in s.splits.items()},
-                     tick_rate=s.tick_rate)
+                     tick_rate=s.tick_rate, behaviour_available=["cursor.vel"])

@@ -72,6 +72,8 @@ class Recording:
         Named sets of [start, end) intervals in seconds: ``train``, ``valid``, ``test`` when present.
     tick_rate : int or None
         The clock the spike times were sampled on, when the file says (session files: 30000).
+    behaviour_available : list of str
+        The names of every behaviour series the file has (read or not), for messages.
     """
 
     path: str
@@ -84,6 +86,7 @@ class Recording:
     behaviour: dict = field(default_factory=dict)
     intervals: dict = field(default_factory=dict)
     tick_rate: Optional[int] = None
+    behaviour_available: list = field(default_factory=list)
 
     @property
     def duration(self) -> float:

@@ -106,4 +106,5 @@ def read_temporaldata(path: str, behaviour: Optional[str] = None, require_behavi
             intervals[split] = np.stack([np.asarray(domain.start), np.asarray(domain.end)], axis=1).astype(np.float64)
     return Recording(path=str(path), format="temporaldata", session_id=session_id, unit_ids=unit_ids,
                      spike_times=times, spike_units=unit_ids[index], unit_words=words, behaviour=chosen,
-                     intervals=intervals, tick_rate=int(tick_rate) if tick_rate else None)
+                     intervals=intervals, tick_rate=int(tick_rate) if tick_rate else None,
+                     behaviour_available=sorted(available))
