@@ -7,9 +7,9 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time the forward pass on fresh windows of Poisson spikes.",
         discussion: """
-            Each iteration draws a new window of spikes from U units of the model's vocabulary
-            at HZ (start/end tokens for every unit included), builds it as torch_brain's tokenizer
-            does, and times the forward pass alone. tools/bench_peers.py runs the alternatives
+            Each iteration draws a new window of spikes from U units of the model's vocabulary \
+            at HZ (start/end tokens for every unit included), builds it as torch_brain's tokenizer \
+            does, and times the forward pass alone. tools/bench_peers.py runs the alternatives \
             (torch eager, torch.compile, ONNX Runtime) on the same kind of windows.
             """
     )

@@ -6,9 +6,9 @@ struct ForwardCommand: ParsableCommand {
         commandName: "forward",
         abstract: "Run the model on one window given in torch_brain's forward() names.",
         discussion: """
-            INPUTS is a safetensors file with input_unit_index, input_timestamps, input_token_type,
-            optional input_mask, latent_index, latent_timestamps, output_session_index,
-            output_timestamps and (POYO+) output_decoder_index, unbatched. OUT receives the raw
+            INPUTS is a safetensors file with input_unit_index, input_timestamps, input_token_type, \
+            optional input_mask, latent_index, latent_timestamps, output_session_index, \
+            output_timestamps and (POYO+) output_decoder_index, unbatched. OUT receives the raw \
             outputs (training units): `output` for POYO, `output.<task>` for POYO+.
             """
     )

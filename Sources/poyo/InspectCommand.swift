@@ -7,8 +7,8 @@ struct InspectCommand: ParsableCommand {
         commandName: "inspect",
         abstract: "Describe a model file: kind, hyperparameters, size, vocabularies, readouts, cost.",
         discussion: """
-            --sessions lists the session words (what `session:` of a serve configuration takes);
-            --unit-words lists the unit words (what `units:` maps rig ids to), of one session with
+            --sessions lists the session words (what `session:` of a serve configuration takes); \
+            --unit-words lists the unit words (what `units:` maps rig ids to), of one session with \
             --session, and only those containing --match.
             """
     )

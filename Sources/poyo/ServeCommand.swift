@@ -8,10 +8,10 @@ struct ServeCommand: ParsableCommand {
         commandName: "serve",
         abstract: "Run the real-time decoder: spikes in on a SUB socket, decoded behaviour out on a PUB socket.",
         discussion: """
-            The configuration file is YAML (JSON works too); every option below overrides it.
-            See docs/serving.md and demo/serve.yaml. Signals: SIGTERM/SIGINT stop gracefully,
-            SIGHUP re-reads --config and switches to its model, session, units and readouts
-            between ticks (without --config: reloads the model file), SIGUSR1 logs the counters
+            The configuration file is YAML (JSON works too); every option below overrides it. \
+            See docs/serving.md and demo/serve.yaml. Signals: SIGTERM/SIGINT stop gracefully, \
+            SIGHUP re-reads --config and switches to its model, session, units and readouts \
+            between ticks (without --config: reloads the model file), SIGUSR1 logs the counters \
             and latencies.
             """
     )

@@ -197,6 +197,8 @@ def _frames(payload: bytes) -> list:
     offset, frames = 4, []
     for _ in range(count):
         (length,) = struct.unpack_from("<I", payload, offset)
+        if offset + 4 + length > len(payload):
+            raise ValueError("a frame runs past its record")
         frames.append(payload[offset + 4:offset + 4 + length])
         offset += 4 + length
     return frames
@@ -231,19 +233,24 @@ def read_capture_log(path: Union[str, Path]) -> CaptureLog:
         if zlib.crc32(body) != crc or length < 9:
             log.end, log.end_offset = "damaged_record", offset
             break
-        offset += 8 + length
-        log.records += 1
         kind, at = body[0], struct.unpack_from("<Q", body, 1)[0]
         payload = body[9:]
-        if kind == SESSION:
-            (n,) = struct.unpack_from("<I", payload, 0)
-            yaml = payload[4:4 + n].decode("utf-8")
-            (m,) = struct.unpack_from("<I", payload, 4 + n)
-            model = payload[8 + n:8 + n + m].decode("utf-8")
-            size, model_crc = struct.unpack_from("<QI", payload, 8 + n + m)
-            log.sessions.append(SessionRecord(at, yaml, model, size, model_crc))
-        elif kind == RECEIVED:
-            log.received.append((at, _frames(payload)))
-        elif kind == PUBLISHED:
-            log.published.append((at, _frames(payload)))
+        try:
+            if kind == SESSION:
+                (n,) = struct.unpack_from("<I", payload, 0)
+                yaml = payload[4:4 + n].decode("utf-8")
+                (m,) = struct.unpack_from("<I", payload, 4 + n)
+                model = payload[8 + n:8 + n + m].decode("utf-8")
+                size, model_crc = struct.unpack_from("<QI", payload, 8 + n + m)
+                log.sessions.append(SessionRecord(at, yaml, model, size, model_crc))
+            elif kind == RECEIVED:
+                log.received.append((at, _frames(payload)))
+            elif kind == PUBLISHED:
+                log.published.append((at, _frames(payload)))
+        except (struct.error, UnicodeDecodeError, ValueError):
+            # Its CRC holds but its contents do not parse: a damaged record, as the Swift reader says.
+            log.end, log.end_offset = "damaged_record", offset
+            break
+        offset += 8 + length
+        log.records += 1
     return log

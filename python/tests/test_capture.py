@@ -95,3 +95,29 @@ def test_where_a_log_ends_is_flagged(tmp_path):
     log = read_capture_log(path)
     assert (log.end, log.end_offset, log.records) == ("damaged_record", boundary, 1)
     assert log.end_description.startswith(f"has a damaged record at byte {boundary}")
+
+
+def test_a_record_whose_crc_holds_but_whose_contents_do_not_parse_is_damaged(tmp_path):
+    """As the Swift reader: a frame running past its record, or a session record cut short, ends the
+    log at that record (no struct.error), the records before it read."""
+    first = record(1, 5, session_payload("model: m.safetensors\nsession: s\n"))
+    frames = frames_payload([b"spikes", b"x" * 40])
+    overrun = frames[:4] + struct.pack("<I", 999) + frames[8:]  # the first frame claims 999 bytes
+    for bad in (record(2, 6, overrun), record(1, 7, b"\x05\x00")):
+        path = tmp_path / "run.log"
+        path.write_bytes(b"PYRTCAP1" + first + bad + record(2, 8, frames))
+        log = read_capture_log(path)
+        assert (log.end, log.end_offset, log.records, len(log.received)) == ("damaged_record", 8 + len(first), 1, 0)
+
+
+def test_a_partial_log_read_as_a_recording_says_where_it_stops(tmp_path):
+    from poyo_rt.sessions.capture_session import read_capture_session
+
+    yaml = "model: m.safetensors\nsession: s\nunit_prefix: u_\n"
+    spikes = encode(SpikeBatch(source_id=1, sequence=0, tick_rate=30_000, watermark=29,
+                               times=np.array([3, 9], dtype=np.uint64), units=np.array([1, 2], dtype=np.uint32)))
+    data = b"PYRTCAP1" + record(1, 5, session_payload(yaml)) + record(2, 6, frames_payload(spikes))
+    path = tmp_path / "run.log"
+    path.write_bytes(data + record(2, 7, frames_payload(spikes))[:-3])
+    with pytest.warns(UserWarning, match="ends inside a record at byte"):
+        read_capture_session(path, require_behaviour=False)

@@ -5,6 +5,8 @@ daemon accepted from the decoded rig source, the behaviour the task published to
 
 from __future__ import annotations
 
+import warnings
+
 from typing import Optional
 
 import numpy as np
@@ -33,6 +35,9 @@ def read_capture_session(path: str, behaviour: Optional[str] = None, require_beh
         log = read_capture_log(path)
     except (ValueError, OSError) as error:
         raise SessionError(str(error)) from None
+    if log.partial:
+        # Not an error (a kill during a write leaves such a log), but the user must know.
+        warnings.warn(f"{log.end_description}; this recording stops there", stacklevel=2)
     rate = log.tick_rate
     if rate is None:
         raise SessionError(f"{path}: a capture log without any rig message (no spikes, no watermark)")
