@@ -115,6 +115,12 @@ private struct RotatedHalves: ParallelRows {
     func run(rows block: Range<Int>, worker: Int) {
         tokens.angles(block)
         let width = tokens.rotary.tableWidth, inner = tokens.inner, dimHead = tokens.dimHead
+        if width == 32 {
+            // poyo_1.3M's shape (dim_head 64): the token's angles loaded once for its 2 x heads
+            // rotations, in registers (the general `rotate` reloads them per call).
+            for j in block { rotate32(j, width: width, inner: inner, dimHead: dimHead) }
+            return
+        }
         for j in block {
             let kv = tokens.row(of: j)
             let c = tokens.cosines + j * width, sn = tokens.sines + j * width
@@ -123,6 +129,34 @@ private struct RotatedHalves: ParallelRows {
                 tokens.rotary.rotate(keys + row, ldx: width, rows: 1, heads: 1, dimHead: width, cos: c, sin: sn, from: kv + head * dimHead)
                 tokens.rotary.rotate(values + row, ldx: width, rows: 1, heads: 1, dimHead: width, cos: c, sin: sn, from: kv + inner + head * dimHead)
             }
+        }
+    }
+}
+
+extension RotatedHalves {
+    /// Token j's rotated key and value columns (32 per head), as `RotaryFrequencies.rotate` computes
+    /// them (pair p: (x0 c - x1 s, x1 c + x0 s), the sine table already signed).
+    @inline(__always)
+    fileprivate func rotate32(_ j: Int, width: Int, inner: Int, dimHead: Int) {
+        let kv = UnsafeRawPointer(tokens.row(of: j))
+        let c = UnsafeRawPointer(tokens.cosines + j * width), sn = UnsafeRawPointer(tokens.sines + j * width)
+        let c0 = c.loadUnaligned(as: SIMD8<Float>.self), c1 = c.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+        let c2 = c.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), c3 = c.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
+        let s0 = sn.loadUnaligned(as: SIMD8<Float>.self), s1 = sn.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+        let s2 = sn.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), s3 = sn.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
+        @inline(__always) func rotated(_ v: SIMD8<Float>, _ cv: SIMD8<Float>, _ sv: SIMD8<Float>) -> SIMD8<Float> {
+            (v * cv).addingProduct(SIMD8(v[1], v[0], v[3], v[2], v[5], v[4], v[7], v[6]), sv)
+        }
+        @inline(__always) func rotate(into target: UnsafeMutableRawPointer, _ row: Int, from source: Int) {
+            target.storeBytes(of: rotated(kv.loadUnaligned(fromByteOffset: source, as: SIMD8<Float>.self), c0, s0), toByteOffset: row, as: SIMD8<Float>.self)
+            target.storeBytes(of: rotated(kv.loadUnaligned(fromByteOffset: source + 32, as: SIMD8<Float>.self), c1, s1), toByteOffset: row + 32, as: SIMD8<Float>.self)
+            target.storeBytes(of: rotated(kv.loadUnaligned(fromByteOffset: source + 64, as: SIMD8<Float>.self), c2, s2), toByteOffset: row + 64, as: SIMD8<Float>.self)
+            target.storeBytes(of: rotated(kv.loadUnaligned(fromByteOffset: source + 96, as: SIMD8<Float>.self), c3, s3), toByteOffset: row + 96, as: SIMD8<Float>.self)
+        }
+        for head in 0..<tokens.heads {
+            let row = (head * count + j) * width * 4
+            rotate(into: UnsafeMutableRawPointer(keys), row, from: head * dimHead * 4)
+            rotate(into: UnsafeMutableRawPointer(values), row, from: (inner + head * dimHead) * 4)
         }
     }
 }
