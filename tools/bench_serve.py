@@ -29,12 +29,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -44,9 +42,10 @@ import zmq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
+from poyo_rt.daemon import stop_daemon  # noqa: E402
+from poyo_rt.profiling.rig import Subscriber  # noqa: E402
 from poyo_rt.report.profile_report import configuration_line  # noqa: E402
-from poyo_rt.wire import (DAEMON_TYPES, Output, SpikeBatch, Status, Watermark, WireError, decode,  # noqa: E402
-                          encode)
+from poyo_rt.wire import DAEMON_TYPES, Output, SpikeBatch, Watermark, decode, encode  # noqa: E402
 
 FIXTURE = ROOT / "Tests" / "POYOTests" / "Fixtures" / "poyo_1p3m.model.safetensors"
 TICK_RATE = 30_000
@@ -65,46 +64,6 @@ def percentiles(values) -> dict:
         return {"n": 0}
     return {"n": int(a.size), "p50": float(np.percentile(a, 50)), "p90": float(np.percentile(a, 90)),
             "p99": float(np.percentile(a, 99)), "max": float(a.max()), "mean": float(a.mean())}
-
-
-class Subscriber(threading.Thread):
-    """Receives outputs and statuses on its own thread; stamps each message right after recv."""
-
-    def __init__(self, context: zmq.Context, endpoint: str):
-        super().__init__(daemon=True)
-        self.context, self.endpoint = context, endpoint
-        self.outputs: list[tuple[int, list]] = []  # (receipt ns, frames): decoded later
-        self.status: Status | None = None
-        self.statuses = 0
-        self.rejected = 0
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        sub = self.context.socket(zmq.SUB)
-        sub.setsockopt(zmq.LINGER, 0)
-        sub.setsockopt(zmq.RCVHWM, 100_000)
-        sub.setsockopt(zmq.SUBSCRIBE, b"output/")
-        sub.setsockopt(zmq.SUBSCRIBE, b"status")
-        sub.connect(self.endpoint)
-        try:
-            while not self.stop.is_set():
-                if not sub.poll(50):
-                    continue
-                frames = sub.recv_multipart()
-                received = time.monotonic_ns()
-                if frames[0].startswith(b"output/"):
-                    self.outputs.append((received, frames))
-                    continue
-                try:
-                    message = decode(frames, accept=DAEMON_TYPES)
-                except WireError:
-                    self.rejected += 1
-                    continue
-                if isinstance(message, Status):
-                    self.status = message
-                    self.statuses += 1
-        finally:
-            sub.close(linger=0)
 
 
 def poisson(rng, units: int, rate: float, start: int, end: int):
@@ -204,21 +163,14 @@ def run(args) -> dict:
             if subscriber.outputs and decode(subscriber.outputs[-1][1], accept=DAEMON_TYPES).window_end >= last_tick:
                 break
             time.sleep(0.005)
-        statuses = subscriber.statuses
+        statuses = len(subscriber.statuses)
         deadline = time.monotonic() + 3.0
-        while subscriber.statuses < statuses + 2 and time.monotonic() < deadline:
+        while len(subscriber.statuses) < statuses + 2 and time.monotonic() < deadline:
             time.sleep(0.01)
         status = subscriber.status
     finally:
-        if daemon.poll() is None:
-            daemon.send_signal(signal.SIGTERM)
-            try:
-                daemon.wait(10)
-            except subprocess.TimeoutExpired:
-                daemon.kill()
-                daemon.wait()
-        subscriber.stop.set()
-        subscriber.join(5)
+        stop_daemon(daemon)
+        subscriber.stop()
         rig.close(linger=0)
         context.term()
         stderr.close()

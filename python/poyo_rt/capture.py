@@ -81,11 +81,11 @@ class CaptureLog:
 
     def received_messages(self):
         """(monotonic_ns, message) of every valid received message (invalid ones are skipped)."""
-        for at, frames in self.received:
-            try:
-                yield at, decode(frames)
-            except WireError:
-                continue
+        return _valid_messages(self.received)
+
+    def published_messages(self):
+        """(monotonic_ns, message) of every valid published message (invalid ones are skipped)."""
+        return _valid_messages(self.published)
 
     def _decoded_source(self) -> Optional[int]:
         for session in self.sessions:
@@ -169,27 +169,21 @@ class CaptureLog:
 
     def outputs(self, readout: Optional[str] = None) -> list:
         """The outputs the daemon published (of ``readout``, or all)."""
-        found = []
-        for _, frames in self.published:
-            try:
-                message = decode(frames)
-            except WireError:
-                continue
-            if isinstance(message, Output) and (readout is None or message.readout == readout):
-                found.append(message)
-        return found
+        return [m for _, m in self.published_messages()
+                if isinstance(m, Output) and (readout is None or m.readout == readout)]
 
     def statuses(self) -> list:
         """The status messages the daemon published."""
-        found = []
-        for _, frames in self.published:
-            try:
-                message = decode(frames)
-            except WireError:
-                continue
-            if isinstance(message, Status):
-                found.append(message)
-        return found
+        return [m for _, m in self.published_messages() if isinstance(m, Status)]
+
+
+def _valid_messages(records: list):
+    """(monotonic_ns, message) of the records whose frames decode; the others are skipped."""
+    for at, frames in records:
+        try:
+            yield at, decode(frames)
+        except WireError:
+            continue
 
 
 def _frames(payload: bytes) -> list:

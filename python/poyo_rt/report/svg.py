@@ -57,12 +57,18 @@ class _Frame:
         y0, y1 = self.y_range
         return self.top + self.plot_h - (np.asarray(v, dtype=np.float64) - y0) / (y1 - y0) * self.plot_h
 
-    def axes(self, title: str, x_label: str, y_label: str) -> list:
-        parts = [f'<rect x="{self.left}" y="{self.top}" width="{self.plot_w}" height="{self.plot_h}" fill="#fff" stroke="#999"/>']
+    def x_grid(self) -> list:
+        """The x axis' grid lines and tick labels."""
+        parts = []
         for t in nice_ticks(*self.x_range, count=10):
             px = float(self.x(t))
             parts.append(f'<line x1="{px:.1f}" y1="{self.top}" x2="{px:.1f}" y2="{self.top + self.plot_h}" stroke="#eee"/>')
             parts.append(f'<text x="{px:.1f}" y="{self.top + self.plot_h + 15}" text-anchor="middle">{_label(t)}</text>')
+        return parts
+
+    def axes(self, title: str, x_label: str, y_label: str) -> list:
+        parts = [f'<rect x="{self.left}" y="{self.top}" width="{self.plot_w}" height="{self.plot_h}" fill="#fff" stroke="#999"/>']
+        parts += self.x_grid()
         for t in nice_ticks(*self.y_range, count=5):
             py = float(self.y(t))
             parts.append(f'<line x1="{self.left}" y1="{py:.1f}" x2="{self.left + self.plot_w}" y2="{py:.1f}" stroke="#eee"/>')
@@ -199,8 +205,9 @@ class _LogXFrame(_Frame):
     def x(self, v):
         return super().x(np.log10(np.maximum(np.asarray(v, dtype=np.float64), 1e-12)))
 
-    def axes(self, title: str, x_label: str, y_label: str) -> list:
-        parts = [f'<rect x="{self.left}" y="{self.top}" width="{self.plot_w}" height="{self.plot_h}" fill="#fff" stroke="#999"/>']
+    def x_grid(self) -> list:
+        """Decades and their 2 and 5 multiples, the decades' lines darker."""
+        parts = []
         lo, hi = self.x_range
         for decade in range(math.floor(lo), math.ceil(hi) + 1):
             for m in (1, 2, 5):
@@ -210,13 +217,6 @@ class _LogXFrame(_Frame):
                 px = float(self.x(value))
                 parts.append(f'<line x1="{px:.1f}" y1="{self.top}" x2="{px:.1f}" y2="{self.top + self.plot_h}" stroke="{"#ddd" if m == 1 else "#f2f2f2"}"/>')
                 parts.append(f'<text x="{px:.1f}" y="{self.top + self.plot_h + 15}" text-anchor="middle">{_label(value)}</text>')
-        for t in nice_ticks(*self.y_range, count=5):
-            py = float(self.y(t))
-            parts.append(f'<line x1="{self.left}" y1="{py:.1f}" x2="{self.left + self.plot_w}" y2="{py:.1f}" stroke="#eee"/>')
-            parts.append(f'<text x="{self.left - 6}" y="{py + 4:.1f}" text-anchor="end">{_label(t)}</text>')
-        parts.append(f'<text x="{self.left}" y="18" font-weight="bold" font-size="13">{escape(title)}</text>')
-        parts.append(f'<text x="{self.left + self.plot_w / 2:.0f}" y="{self.height - 6}" text-anchor="middle">{escape(x_label)}</text>')
-        parts.append(f'<text transform="translate(14,{self.top + self.plot_h / 2:.0f}) rotate(-90)" text-anchor="middle">{escape(y_label)}</text>')
         return parts
 
 
