@@ -37,9 +37,6 @@ extension POYOModel {
 
         // Sized for the self-attention too: `process` reads this output while it writes its own heads'.
         let attended = s.attended.reserve(count * max(inner, h.selfHeads * h.dimHead))
-        s.normed.reserve(count * dim)
-        s.hidden.reserve(count * 8 * dim)
-        s.gated.reserve(count * 4 * dim)
         if split {
             attendSlots(w, queries: queries, tokens: tokens, count: count, prefix: prefix, cached: cached, into: attended)
         } else {

@@ -13,7 +13,10 @@ extension POYOModel {
         let inner = h.selfHeads * h.dimHead
         let s = scratch
         let qkv = s.projected.reserve(count * 3 * inner)
+        // The row blocks' scratch (`AttentionBlockRest`, `RestAndProjection`).
         s.normed.reserve(count * h.dim)
+        s.hidden.reserve(count * 8 * h.dim)
+        s.gated.reserve(count * 4 * h.dim)
         let attended = s.attended.pointer
         // What the row blocks finish first: the encoder's attention output, then each layer's.
         var pending = AttentionBlockRest(
