@@ -104,6 +104,8 @@ def run(args) -> dict:
         command += ["--model-cpu", args.model_cpu]
     if args.realtime_priority is not None:
         command += ["--realtime-priority", str(args.realtime_priority)]
+    if args.busy_poll:
+        command += ["--busy-poll"]
     stderr_path = workdir / "serve.stderr"
     stderr = open(stderr_path, "wb")
     daemon = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
@@ -211,6 +213,7 @@ def run(args) -> dict:
         "binary": str(binary), "model": str(args.model), "transport": args.transport, "hop_s": args.hop,
         "budget_s": args.budget if args.budget is not None else args.hop, "units": args.units, "rate_hz": args.rate,
         "seconds": args.seconds, "threads": args.threads, "realtime_priority": args.realtime_priority,
+        "busy_poll": args.busy_poll,
         "model_cpu": model_cpu, "ingest_cpu": None,
         "spikes_sent": int(times.size), "messages_sent": int(batches),
         "latency_ms": {
@@ -248,6 +251,8 @@ def main() -> None:
                         help="the daemon's model_cpu: the scheduler thread's CPU, then the workers' (e.g. 0,1)")
     parser.add_argument("--realtime-priority", type=int, default=None, metavar="N",
                         help="the daemon's realtime_priority: SCHED_FIFO 1-99 for its ingest, scheduler and worker threads")
+    parser.add_argument("--busy-poll", action="store_true",
+                        help="the daemon's busy_poll: its scheduler and worker threads spin between ticks")
     parser.add_argument("--transport", choices=["tcp", "ipc"], default="tcp")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true")

@@ -28,6 +28,10 @@ struct BenchCommand: ParsableCommand {
         "Start a window every PERIOD seconds, idle in between, as the daemon does at hop PERIOD (default: back to back).",
         discussion: "An idle core can run the next window slower than one kept busy (frequency scaling, a virtual CPU handed to others): this is the forward pass the daemon sees."))
     var period: Double?
+    @Flag(help: ArgumentHelp(
+        "Busy polling, as the daemon's busy_poll: with --period the caller spins until each window is due and the workers never park.",
+        discussion: "Keeps the model's CPUs busy between windows, so that --period times what a busy core does."))
+    var busyPoll = false
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func validate() throws {
@@ -40,7 +44,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let model = try POYOModel(path: model, threads: threads)
+        let model = try POYOModel(path: model, threads: threads, busyPoll: busyPoll)
         let d = model.description
         let h = d.hyperparameters
         let vocabulary = d.unitVocab.filter { $0.key != "NA" }.sorted { $0.value < $1.value }.map(\.value)
@@ -73,7 +77,13 @@ struct BenchCommand: ParsableCommand {
             if let periodNanoseconds {
                 due += periodNanoseconds
                 let now = DispatchTime.now().uptimeNanoseconds
-                if due > now { usleep(UInt32((due - now) / 1000)) } else { due = now }
+                if due <= now {
+                    due = now
+                } else if busyPoll {
+                    while DispatchTime.now().uptimeNanoseconds < due {}
+                } else {
+                    usleep(UInt32((due - now) / 1000))
+                }
             }
             let start = DispatchTime.now().uptimeNanoseconds
             try model.forward(window, into: &output)
@@ -103,13 +113,13 @@ struct BenchCommand: ParsableCommand {
                 "tokens": tokens, "units": units, "rate_hz": rate, "threads": threads,
                 "iterations": iterations, "queries": queries, "gflop_per_s_at_p50": gflops,
                 "core_peak_gflop_per_s": peak, "share_of_peak": share, "kernels": KernelInfo.matrixProduct,
-                "gflop_per_window": cost.poyoRT / 1e9, "period_s": period.map { $0 as Any } ?? NSNull(),
+                "gflop_per_window": cost.poyoRT / 1e9, "period_s": period.map { $0 as Any } ?? NSNull(), "busy_poll": busyPoll,
             ].merging(stages ? ["stage_mean_ms": stageMilliseconds] : [:]) { a, _ in a }
             let data = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
             print(String(format: "%d iterations, %.0f tokens/window (%d units at %.1f Hz), %d thread(s)", iterations, tokens, units, rate, threads)
-                + (period.map { ", a window every \($0) s" } ?? ", back to back"))
+                + (period.map { ", a window every \($0) s" } ?? ", back to back") + (busyPoll ? ", busy polling" : ""))
             print(String(format: "forward p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  (min %.3f, max %.3f)", percentile(50), percentile(90), percentile(99), milliseconds[0], milliseconds[milliseconds.count - 1]))
             print(String(format: "%.2f GFLOP per window in poyo-rt, %.1f GFLOP/s at p50", cost.poyoRT / 1e9, gflops))
             print("kernels: \(KernelInfo.matrixProduct); \(model.threads) thread(s): the caller and \(model.threads - 1) worker(s)")

@@ -34,6 +34,8 @@ struct ServeCommand: ParsableCommand {
     var modelCPU: String?
     @Option(parsing: .unconditional, help: "SCHED_FIFO priority (1-99) of the ingest, scheduler and model worker threads (needs root, CAP_SYS_NICE or LimitRTPRIO).")
     var realtimePriority: Int?
+    @Flag(help: "Busy polling: the scheduler thread and the model's workers spin between ticks (each keeps a CPU 100 % busy) for the steadiest forward pass.")
+    var busyPoll = false
     @Flag(help: "Also publish the raw (normalized) model values.") var publishRawValues = false
     @Flag(help: "Print the resolved configuration as YAML and exit.") var printConfig = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
@@ -77,6 +79,7 @@ struct ServeCommand: ParsableCommand {
         if let ingestCPU { c.ingestCPU = ingestCPU }
         if let modelCPU { c.modelCPU = Self.cpuList(modelCPU) }
         if let realtimePriority { c.realtimePriority = realtimePriority }
+        if busyPoll { c.busyPoll = true }
         if publishRawValues { c.publishRawValues = true }
         try c.validate()
         return c

@@ -2,8 +2,8 @@ import Decoder
 import Foundation
 import Testing
 
-/// `realtime_priority` and `model_cpu` as an integer or a list: read, printed, refused when out of
-/// range, fixed at start, and the start-up probe of SCHED_FIFO.
+/// `realtime_priority`, `busy_poll` and `model_cpu` as an integer or a list: read, printed,
+/// refused when out of range or together, fixed at start, and the start-up probe of SCHED_FIFO.
 @Suite struct RealtimeConfigurationTests {
     @Test func anIntegerModelCPUPinsTheSchedulerThreadAlone() throws {
         let configuration = try DecoderConfiguration.parse(yaml: "model: m\nsession: s\nthreads: 2\nmodel_cpu: 3\n")
@@ -47,7 +47,23 @@ import Testing
         #expect(try DecoderConfiguration.parse(yaml: "model: m\nsession: s\n").realtimePriority == nil)
     }
 
+    @Test func busyPollIsReadPrintedAndFixedAtStart() throws {
+        let configuration = try DecoderConfiguration.parse(yaml: "model: m\nsession: s\nthreads: 2\nbusy_poll: true\n")
+        try configuration.validate()
+        #expect(configuration.busyPoll)
+        let printed = try configuration.yaml()
+        #expect(printed.contains("busy_poll: true\n"), "\(printed)")
+        #expect(try DecoderConfiguration.parse(yaml: printed) == configuration)
+        let plain = try DecoderConfiguration.parse(yaml: "model: m\nsession: s\nthreads: 2\n")
+        #expect(!plain.busyPoll)
+        #expect(configuration.fixedFieldsDiffering(from: plain) == ["busy_poll"])
+    }
+
     @Test(arguments: [
+        ("busy_poll: yes please\n", "field 'busy_poll'"),
+        ("busy_pol: true\n", "unknown field 'busy_pol': did you mean 'busy_poll'?"),
+        // Spinning SCHED_FIFO threads would starve libzmq's I/O thread and the rig on their CPUs.
+        ("busy_poll: true\nrealtime_priority: 10\n", "busy_poll with realtime_priority 10: model threads spinning under SCHED_FIFO would starve"),
         ("realtime_priority: 0\n", "realtime_priority is 0: it must be 1 to 99"),
         ("realtime_priority: 100\n", "realtime_priority is 100: it must be 1 to 99"),
         ("realtime_priority: -5\n", "realtime_priority is -5: it must be 1 to 99"),

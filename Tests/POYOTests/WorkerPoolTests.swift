@@ -49,6 +49,27 @@ import Testing
         }
     }
 
+    /// Between regions, workers spin `spinMicroseconds` and then park; with `busyPoll` (the
+    /// daemon's `busy_poll`) they park only until the first region and then never again.
+    @Test func busyPollingWorkersNeverParkOnceUsed() {
+        let parking = WorkerPool(threads: 3, spinMicroseconds: 50)
+        let polling = WorkerPool(threads: 3, spinMicroseconds: 50, busyPoll: true)
+        #expect(polling.busyPoll && !parking.busyPoll)
+        func settle(_ pool: WorkerPool, parked: Int) -> Int {
+            for _ in 0..<400 where pool.parkedWorkers != parked { usleep(5_000) }
+            return pool.parkedWorkers
+        }
+        #expect(settle(polling, parked: 2) == 2, "an unused busy-polling pool stays parked")
+        for pool in [parking, polling] { pool.run(tasks: 8) { _, _ in } }
+        #expect(settle(parking, parked: 2) == 2)
+        usleep(20_000)  // 400 spin times
+        #expect(polling.parkedWorkers == 0)
+        // Still correct and responsive: a region after the idle time runs every task once.
+        let counts = Mutex<[Int]>(Array(repeating: 0, count: 8))
+        polling.run(tasks: 8) { task, _ in counts.withLock { $0[task] += 1 } }
+        #expect(counts.withLock { $0 } == Array(repeating: 1, count: 8))
+    }
+
     /// `realtime_priority`: the workers run SCHED_FIFO at the priority given (as root or with
     /// CAP_SYS_NICE, as in CI); without the privilege the refusal is reported, not ignored.
     @Test func workersTakeTheRealtimePriority() {

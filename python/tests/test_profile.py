@@ -181,7 +181,10 @@ def test_the_page_says_the_threads_and_the_scheduling(tmp_path):
     assert "2 model threads, SCHED_FIFO 10, scheduler on CPU 0" in html  # the summary's configuration row
     ordinary = profile_report.html(synthetic_profile("ordinary"))
     assert "ordinary (SCHED_OTHER)" in ordinary and "1 model thread, ordinary scheduling, not pinned" in ordinary
-    assert "SCHED_FIFO" not in ordinary
+    assert "SCHED_FIFO" not in ordinary and "busy polling" not in ordinary
+    polling = profile_report.html(synthetic_profile("busy", threads=2, busy_poll=True))
+    assert "<td>scheduling</td><td>ordinary (SCHED_OTHER), busy polling</td>" in polling
+    assert "2 model threads, ordinary scheduling, busy polling, not pinned" in polling
 
 
 def test_an_older_profile_without_the_keys_still_renders():

@@ -321,9 +321,26 @@ def assert_counters_add_up(status: Status) -> None:
 # a. Outputs equal the offline forward pass
 # --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_outputs_equal_the_offline_forward(daemons, tmp_path, threads):
-    daemon = daemons(hop=0.1, budget=0.5, raw=True, threads=threads)
+def model_thread_cpu_seconds(pid: int, seconds: float) -> dict:
+    """CPU seconds each of the daemon's model threads (poyo-scheduler, poyo-worker-N) used over
+    ``seconds`` of wall time (/proc/PID/task/TID/stat: utime + stime)."""
+    def sample() -> dict:
+        used = {}
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            name = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
+            if name == "poyo-scheduler" or name.startswith("poyo-worker"):
+                fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+                used[name] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return used
+    before = sample()
+    time.sleep(seconds)
+    after = sample()
+    return {name: after[name] - before[name] for name in after}
+
+
+@pytest.mark.parametrize("threads,busy_poll", [(1, False), (2, False), (2, True)], ids=["1t", "2t", "2t_busy_poll"])
+def test_outputs_equal_the_offline_forward(daemons, tmp_path, threads, busy_poll):
+    daemon = daemons(hop=0.1, budget=0.5, raw=True, threads=threads, busy_poll=busy_poll)
     session = connect(daemons, daemon)
     rng = np.random.default_rng(1)
     end = round(2.2 * RATE)
@@ -352,6 +369,13 @@ def test_outputs_equal_the_offline_forward(daemons, tmp_path, threads):
     assert status.ticks_run == len(ticks) and status.ticks_skipped == 0 and status.late == 0
     assert status.dropped == 0 and status.missed_messages == 0 and status.daemon_count("unknown_units") == 0
     assert_counters_add_up(status)
+    # Between ticks (none now: the stream has ended) busy-polling model threads spin, the others sleep.
+    used = model_thread_cpu_seconds(daemon.process.pid, 0.5)
+    assert sorted(used) == ["poyo-scheduler"] + [f"poyo-worker-{i}" for i in range(1, threads)], used
+    for name, seconds in used.items():
+        assert (seconds >= 0.15) if busy_poll else (seconds <= 0.05), f"{name} used {seconds} s of CPU in 0.5 s: {used}"
+    if busy_poll:
+        assert "busy polling" in next(line for line in daemon.stderr.splitlines() if "endpoints=" in line)
 
 
 # --------------------------------------------------------------------------------------
@@ -863,5 +887,7 @@ def test_a_busy_endpoint_or_bad_configuration_fails_with_a_clear_message(tmp_pat
         assert result.returncode == 2 and "session 'no/such/session' is not in the model's session vocabulary" in result.stderr
         result = subprocess.run(base[:6] + ["--threads", "0"], capture_output=True, text=True, timeout=30)
         assert result.returncode == 2 and "threads is 0: it must be 1 to 64" in result.stderr
+        result = subprocess.run(base[:6] + ["--busy-poll", "--realtime-priority", "10"], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 2 and "busy_poll with realtime_priority 10" in result.stderr, result.stderr
     finally:
         busy.close()

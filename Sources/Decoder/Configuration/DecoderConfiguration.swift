@@ -66,6 +66,12 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
     /// nil = ordinary scheduling. Needs root, CAP_SYS_NICE or an RLIMIT_RTPRIO of at least it
     /// (checked at start: `RealtimeScheduling.probe`).
     public var realtimePriority: Int?
+    /// Whether the scheduler thread and the model's workers spin between ticks instead of
+    /// sleeping (busy polling): each keeps its CPU 100 % busy, and in exchange the forward pass
+    /// runs at the speed of a busy core (an idle virtual CPU ran the next window 25-35 % slower,
+    /// with a longer tail). Not with `realtime_priority` (spinning SCHED_FIFO threads would starve
+    /// every ordinary thread of their CPUs, libzmq's I/O thread included).
+    public var busyPoll = false
     /// Entries of the ingest ring (rounded up to a power of two).
     public var ringCapacity: Int = 1 << 20
     /// Whether outputs also carry the raw (normalized) model values.
@@ -80,7 +86,7 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
         case unitPrefix = "unit_prefix", outputOffsets = "output_offsets", stallTimeout = "stall_timeout"
         case statusInterval = "status_interval", ingestCPU = "ingest_cpu", modelCPU = "model_cpu"
         case ringCapacity = "ring_capacity", publishRawValues = "publish_raw_values", lockMemory = "lock_memory"
-        case qualityWindow = "quality_window", realtimePriority = "realtime_priority"
+        case qualityWindow = "quality_window", realtimePriority = "realtime_priority", busyPoll = "busy_poll"
     }
 
     public init(model: String, session: String) {
@@ -112,6 +118,7 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
         lockMemory = try c.decodeIfPresent(Bool.self, forKey: .lockMemory) ?? false
         qualityWindow = try c.decodeIfPresent(Double.self, forKey: .qualityWindow) ?? 30
         realtimePriority = try c.decodeIfPresent(Int.self, forKey: .realtimePriority)
+        busyPoll = try c.decodeIfPresent(Bool.self, forKey: .busyPoll) ?? false
     }
 
     /// An integer or a list of integers (`model_cpu: 2`, `model_cpu: [2, 3]`), as a list.
@@ -151,6 +158,7 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
         if ringCapacity != other.ringCapacity { names.append("ring_capacity") }
         if lockMemory != other.lockMemory { names.append("lock_memory") }
         if realtimePriority != other.realtimePriority { names.append("realtime_priority") }
+        if busyPoll != other.busyPoll { names.append("busy_poll") }
         if source != other.source { names.append("source") }
         if stallTimeout != other.stallTimeout { names.append("stall_timeout") }
         if statusInterval != other.statusInterval { names.append("status_interval") }
@@ -287,6 +295,7 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
         try c.encode(publishRawValues, forKey: .publishRawValues)
         try c.encode(lockMemory, forKey: .lockMemory)
         try c.encodeIfPresent(realtimePriority, forKey: .realtimePriority)
+        try c.encode(busyPoll, forKey: .busyPoll)
     }
 
     private struct UnitKey: CodingKey {
@@ -333,6 +342,11 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
         }
         if let realtimePriority, !Self.realtimePriorities.contains(realtimePriority) {
             throw ConfigurationError("realtime_priority is \(realtimePriority): it must be 1 to 99 (the SCHED_FIFO priority; leave it out for ordinary scheduling)")
+        }
+        if busyPoll, let realtimePriority {
+            throw ConfigurationError(
+                "busy_poll with realtime_priority \(realtimePriority): model threads spinning under SCHED_FIFO would starve every ordinary thread of their CPUs "
+                    + "(libzmq's I/O thread, the rig); choose one (busy_poll for the steadiest forward pass, realtime_priority to share the CPUs)")
         }
     }
 }

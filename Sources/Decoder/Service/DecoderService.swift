@@ -69,7 +69,8 @@ public final class DecoderService: @unchecked Sendable {
     /// workers). Throws when the model does not load or bind, or its workers are refused SCHED_FIFO.
     static func loadModel(configuration: DecoderConfiguration) throws -> (POYOModel, SessionBinding, ModelIdentity) {
         // Isolated from the file: an operator replacing it in place must not crash the daemon (SIGBUS).
-        let model = try POYOModel(path: configuration.model, isolated: true, threads: configuration.threads, cpus: configuration.modelThreadCPUs)
+        let model = try POYOModel(
+            path: configuration.model, isolated: true, threads: configuration.threads, busyPoll: configuration.busyPoll, cpus: configuration.modelThreadCPUs)
         if let priority = configuration.realtimePriority {
             let error = model.setWorkerRealtimePriority(Int32(priority))
             if error != 0 { throw RealtimeScheduling.refusal(priority: priority, error: error) }
@@ -170,7 +171,7 @@ public final class DecoderService: @unchecked Sendable {
             "readouts": "\(binding.readouts.map(\.name).joined(separator: ","))", "hop_s": "\(binding.hop)",
             "budget_s": "\(binding.budget)", "endpoints": "\(bound.joined(separator: " "))",
             "capture": "\(capture?.path ?? "off")", "threads": "\(configuration.threads)",
-            "scheduling": "\(configuration.realtimePriority.map { "SCHED_FIFO \($0)" } ?? "ordinary")",
+            "scheduling": "\(configuration.realtimePriority.map { "SCHED_FIFO \($0)" } ?? "ordinary")\(configuration.busyPoll ? ", busy polling" : "")",
             "model_cpu": "\(configuration.modelCPU.map { $0.map(String.init).joined(separator: ",") } ?? "unpinned")",
             "ingest_cpu": "\(configuration.ingestCPU.map(String.init) ?? "unpinned")",
         ])

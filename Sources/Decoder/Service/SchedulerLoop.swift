@@ -99,7 +99,13 @@ final class SchedulerLoop {
             }
             if control.takeDumpRequest() { logSummary(title: "counters on request") }
             let untilStatus = nextStatus > now ? nextStatus - now : 0
-            _ = wakeup.wait(timeout: .now() + .nanoseconds(Int(min(untilStatus, 50_000_000))))
+            let timeout = DispatchTime.now() + .nanoseconds(Int(min(untilStatus, 50_000_000)))
+            if configuration.busyPoll {
+                // Spin (no system call: the semaphore's fast path) so that this CPU never idles.
+                while wakeup.wait(timeout: .now()) == .timedOut, DispatchTime.now() < timeout, !control.shouldStop {}
+            } else {
+                _ = wakeup.wait(timeout: timeout)
+            }
         }
         // Graceful stop: the tick in progress has finished; tell subscribers where things stand.
         publishStatus(socket: socket, now: MonotonicClock.nanoseconds())

@@ -12,6 +12,9 @@ import Glibc
 /// was slower than with 1 on 2 cores); a region here costs microseconds: workers spin on an
 /// atomic for `spinNanoseconds` after each region, so the next region of the same window finds
 /// them awake, and only then park on a condition variable (between ticks of the daemon).
+/// With `busyPoll` they never park once the first region has run: the daemon's `busy_poll`,
+/// which keeps the model's cores busy between ticks (an idle virtual CPU runs the next window
+/// 25-35 % slower, and its tail longer still).
 ///
 /// `run` is not reentrant and must be called from one thread at a time (the model's owner).
 public final class WorkerPool: @unchecked Sendable {
@@ -20,11 +23,17 @@ public final class WorkerPool: @unchecked Sendable {
     private let state: PoolState
     private var handles: [pthread_t] = []
 
+    /// Whether the workers spin between regions for good (after the first) instead of parking.
+    public let busyPoll: Bool
+
     /// Starts `threads - 1` workers (none for 1). `cpus`, when given, pins worker i to
-    /// `cpus[i % cpus.count]` (the caller is expected on `cpus[0]`).
-    public init(threads: Int, spinMicroseconds: Int = 200, cpus: [Int] = []) {
+    /// `cpus[i % cpus.count]` (the caller is expected on `cpus[0]`). Workers park after
+    /// `spinMicroseconds` without work; with `busyPoll`, once a region has run they spin until the
+    /// pool is released (each keeps a CPU 100 % busy; a pool no one has used yet stays parked).
+    public init(threads: Int, spinMicroseconds: Int = 200, busyPoll: Bool = false, cpus: [Int] = []) {
         self.threads = max(1, min(threads, 64))
-        state = PoolState(spinNanoseconds: UInt64(max(0, spinMicroseconds)) * 1000)
+        self.busyPoll = busyPoll
+        state = PoolState(spinNanoseconds: UInt64(max(0, spinMicroseconds)) * 1000, busyPoll: busyPoll)
         for worker in 1..<self.threads {
             let context = Unmanaged.passRetained(WorkerStart(state: state, worker: worker, cpu: cpus.isEmpty ? nil : cpus[worker % cpus.count]))
             var handle = pthread_t()
@@ -62,6 +71,9 @@ public final class WorkerPool: @unchecked Sendable {
     public func wake() {
         if !handles.isEmpty { state.wake() }
     }
+
+    /// Workers parked on the condition variable now (the rest spin or work).
+    var parkedWorkers: Int { state.parkedWorkers }
 
     /// Runs `work.run(task:worker:)` for every task in 0..<tasks, spread over the pool's threads
     /// (worker 0 is the caller; `worker` indexes per-thread scratch), and returns when all are done.
@@ -147,9 +159,11 @@ private final class PoolState: @unchecked Sendable {
     /// Written by the caller before it publishes a job, read by workers after they claim a task of it.
     private var job: (any JobInvoker)?
     let spinNanoseconds: UInt64
+    let busyPoll: Bool
 
-    init(spinNanoseconds: UInt64) {
+    init(spinNanoseconds: UInt64, busyPoll: Bool) {
         self.spinNanoseconds = spinNanoseconds
+        self.busyPoll = busyPoll
         pthread_mutex_init(lock, nil)
         pthread_cond_init(condition, nil)
     }
@@ -160,6 +174,8 @@ private final class PoolState: @unchecked Sendable {
         lock.deallocate()
         condition.deallocate()
     }
+
+    var parkedWorkers: Int { sleepers.load(ordering: .sequentiallyConsistent) }
 
     func wake() {
         guard sleepers.load(ordering: .sequentiallyConsistent) > 0 else { return }
@@ -212,12 +228,15 @@ private final class PoolState: @unchecked Sendable {
 
     func workerLoop(worker: Int) {
         var seen = generation.load(ordering: .acquiring)
+        // A busy-polling worker parks only until the pool's first region (a model loaded for a
+        // reload does not spin before it serves).
+        var mayPark = true
         while true {
             var spinStart: UInt64 = 0
             var spins = 0
             while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .relaxed) {
                 spins &+= 1
-                if spins & 255 != 0 { continue }
+                if spins & 255 != 0 || !mayPark { continue }
                 let now = monotonicNanoseconds()
                 if spinStart == 0 {
                     spinStart = now
@@ -228,6 +247,7 @@ private final class PoolState: @unchecked Sendable {
             }
             if stopping.load(ordering: .relaxed) { return }
             seen = generation.load(ordering: .acquiring)
+            if busyPoll { mayPark = false }
             work(number: seen, worker: worker)
         }
     }

@@ -57,6 +57,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--realtime-priority", type=int, default=None, metavar="N",
                    help="run the daemon's ingest, scheduler and model worker threads SCHED_FIFO at N (1-99; needs root, "
                         "CAP_SYS_NICE or LimitRTPRIO)")
+    p.add_argument("--busy-poll", action="store_true",
+                   help="the daemon's busy_poll: its scheduler and model worker threads spin between ticks (each keeps a CPU busy)")
     p.add_argument("--burst-at", type=float, default=None, metavar="S",
                    help="add an oversized burst at S seconds of the stream (a forced slow tick)")
     p.add_argument("--burst-spikes", type=int, default=60_000, help="spikes of that burst, within 1 ms (default 60000)")
@@ -109,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         raise SessionError("--sweep plays synthetic loads; it cannot be combined with --session")
     seconds = args.seconds if args.seconds is not None else (5.0 if len(points) > 1 else 60.0)
     settings = Settings(hop=args.hop, budget=args.budget, threads=args.threads, ingest_cpu=args.ingest_cpu,
-                        model_cpu=args.model_cpu, realtime_priority=args.realtime_priority)
+                        model_cpu=args.model_cpu, realtime_priority=args.realtime_priority, busy_poll=args.busy_poll)
     from .. import model_file
     description, _ = model_file.read_model_file(model)
     settings.sequence_length = float(description["hyperparameters"]["sequence_length"])
@@ -164,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
         "configuration": {"hop_s": settings.hop, "budget_s": settings.budget_s, "threads": settings.threads,
                           "seconds_per_point": seconds, "sequence_length_s": settings.sequence_length,
                           "ingest_cpu": settings.ingest_cpu, "model_cpu": settings.model_cpu,
-                          "realtime_priority": settings.realtime_priority,
+                          "realtime_priority": settings.realtime_priority, "busy_poll": settings.busy_poll,
                           "session": args.session, "binary": str(binary) if binary else None,
                           "endpoints": args.endpoints},
         "runs": results,

@@ -40,6 +40,8 @@ class Settings:
         workers to the others).
     realtime_priority : int or None
         SCHED_FIFO priority (1-99) of the daemon's ingest, scheduler and worker threads.
+    busy_poll : bool
+        The daemon's ``busy_poll``: its scheduler and worker threads spin between ticks.
     """
 
     hop: float = 0.02
@@ -49,6 +51,7 @@ class Settings:
     ingest_cpu: Optional[int] = None
     model_cpu: Optional[Union[int, list]] = None
     realtime_priority: Optional[int] = None
+    busy_poll: bool = False
 
     @property
     def budget_s(self) -> float:
@@ -62,6 +65,8 @@ def daemon_config(model: str, binding: dict, settings: Settings) -> dict:
     for key in ("ingest_cpu", "model_cpu", "realtime_priority"):
         if getattr(settings, key) is not None:
             config[key] = getattr(settings, key)
+    if settings.busy_poll:
+        config["busy_poll"] = True
     return config
 
 

@@ -24,7 +24,7 @@ def _f(value, digits: int = 3) -> str:
     return "-" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.{digits}f}"
 
 
-# -- threads and scheduling (the configuration's threads, realtime_priority, model_cpu, ingest_cpu) --
+# -- threads and scheduling (the configuration's threads, realtime_priority, busy_poll, model_cpu, ingest_cpu) --
 
 def model_threads(c: dict) -> str:
     """The model's threads as configured ("2"), or "not recorded"."""
@@ -33,11 +33,13 @@ def model_threads(c: dict) -> str:
 
 def scheduling(c: dict) -> str:
     """The daemon's scheduling as configured: "SCHED_FIFO N" (``realtime_priority``), "ordinary
-    (SCHED_OTHER)" without one, "not recorded" in a profile.json older than the key."""
+    (SCHED_OTHER)" without one, "ordinary (SCHED_OTHER), busy polling" with ``busy_poll``; "not
+    recorded" in a profile.json older than the key."""
     if "realtime_priority" not in c:
         return NOT_RECORDED
     priority = c["realtime_priority"]
-    return "ordinary (SCHED_OTHER)" if priority is None else f"SCHED_FIFO {priority}"
+    policy = "ordinary (SCHED_OTHER)" if priority is None else f"SCHED_FIFO {priority}"
+    return policy + (", busy polling" if c.get("busy_poll") else "")
 
 
 def pinning(c: dict) -> str:
@@ -66,7 +68,7 @@ def configuration_line(c: dict, brief: bool = False) -> str:
     threads, policy, where = model_threads(c), scheduling(c), pinning(c)
     parts = ["model threads not recorded" if threads == NOT_RECORDED else f"{threads} model thread{'' if threads == '1' else 's'}",
              "scheduling not recorded" if policy == NOT_RECORDED else
-             "ordinary scheduling" if policy.startswith("ordinary") else policy]
+             policy.replace("ordinary (SCHED_OTHER)", "ordinary scheduling")]
     if where == NOT_RECORDED:
         parts.append("pinning not recorded")
     elif not (brief and where == NOT_PINNED):
@@ -392,7 +394,7 @@ def write_comparison(reports: list, directory) -> dict:
 def _configuration_facts(report: dict) -> dict:
     """The threads and scheduling of a profile for comparison.json (None where not recorded)."""
     c = report["configuration"]
-    return {**{k: c.get(k) for k in ("threads", "realtime_priority", "model_cpu", "ingest_cpu")},
+    return {**{k: c.get(k) for k in ("threads", "realtime_priority", "busy_poll", "model_cpu", "ingest_cpu")},
             "summary": configuration_line(c)}
 
 
