@@ -125,7 +125,7 @@ def main() -> int:
         by_tick = {int(o.window_end): o for o, _ in outputs}
         matched = [(by_tick[int(t)], v) for t, v in zip(reference["tick"], reference["output_physical"]) if int(t) in by_tick]
         if matched:
-            error = max(float(np.abs(o.values[0] - v).max()) for o, v in matched)
+            error = float(np.max([np.abs(o.values[0] - v).max() for o, v in matched]))  # a NaN shows, not hides
             print(f"against torch_brain's decodes of the same {len(matched)} windows: max |difference| {error:.2e} cm/s")
 
     daemon_ms = [(o.stages.published - o.stages.received) / 1e6 for o, _ in outputs]

@@ -19,13 +19,17 @@ enum Fixtures {
     }
 }
 
+/// The larger of two errors, NaN when either is: `max(worst, .nan)` keeps `worst`, so a NaN
+/// result would read as agreement.
+func worse(_ a: Double, _ b: Double) -> Double { a.isNaN || b.isNaN ? .nan : max(a, b) }
+
 /// max |a - b| / max(1, max |b|): the parity measure of the model issue.
 func scaledMaxError(_ actual: [Float], _ reference: [Float]) -> Double {
     precondition(actual.count == reference.count)
     var worst = 0.0
     var scale = 1.0
     for (a, b) in zip(actual, reference) {
-        worst = max(worst, abs(Double(a) - Double(b)))
+        worst = worse(worst, abs(Double(a) - Double(b)))
         scale = max(scale, abs(Double(b)))
     }
     if actual.contains(where: { !$0.isFinite }) { return .infinity }
