@@ -81,8 +81,29 @@ struct ServeCommand: ParsableCommand {
         if let realtimePriority { c.realtimePriority = realtimePriority }
         if busyPoll { c.busyPoll = true }
         if publishRawValues { c.publishRawValues = true }
-        try c.validate()
+        do {
+            try c.validate()
+        } catch {
+            // A value from the file: say where it is (one given on the command line is its option).
+            if let config, let field = error.field, !overriddenFields.contains(field),
+                let text = try? String(contentsOfFile: config, encoding: .utf8),
+                let place = DecoderConfiguration.location(of: field, inYAML: text)
+            {
+                throw ConfigurationError("\(config): \(place): \(error.description)", field: field)
+            }
+            throw error
+        }
         return c
+    }
+
+    /// The configuration fields this command line sets (its options win over the file).
+    var overriddenFields: Set<String> {
+        let given: [(String, Bool)] = [
+            ("spikes.address", spikes != nil), ("outputs.address", outputs != nil), ("hop", hop != nil), ("budget", budget != nil),
+            ("threads", threads != nil), ("ingest_cpu", ingestCPU != nil), ("model_cpu", modelCPU != nil),
+            ("realtime_priority", realtimePriority != nil), ("busy_poll", busyPoll),
+        ]
+        return Set(given.filter(\.1).map(\.0))
     }
 
     func run() throws {

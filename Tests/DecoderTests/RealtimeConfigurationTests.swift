@@ -84,6 +84,22 @@ import Testing
         #expect(error?.description.contains(message) == true, "\(error?.description ?? "no error")")
     }
 
+    /// A range error names its field, and `location(of:inYAML:)` finds that field's value in the
+    /// file (`poyo serve --config` then says where: "F: line L, column C: ...").
+    @Test func aRangeErrorNamesItsFieldAndTheFileSaysWhere() throws {
+        let text = "model: m\nsession: s\nthreads: 2\nspikes:\n  address: \"tcp://127.0.0.1:5\"\nrealtime_priority: 120\n"
+        let error = #expect(throws: ConfigurationError.self) { try DecoderConfiguration.parse(yaml: text).validate() }
+        #expect(error?.field == "realtime_priority")
+        #expect(DecoderConfiguration.location(of: "realtime_priority", inYAML: text) == "line 6, column 20")
+        #expect(DecoderConfiguration.location(of: "spikes.address", inYAML: text) == "line 5, column 12")
+        #expect(DecoderConfiguration.location(of: "hop", inYAML: text) == nil, "a field the file does not give")
+        #expect(DecoderConfiguration.location(of: "hop", inYAML: "hop: [") == nil, "a file that does not parse")
+        let spikes = #expect(throws: ConfigurationError.self) {
+            try DecoderConfiguration.parse(yaml: "model: m\nsession: s\nspikes: {address: \"tcp://x:y\"}\n").validate()
+        }
+        #expect(spikes?.field == "spikes.address")
+    }
+
     @Test func bothAreFixedAtStart() throws {
         let running = try DecoderConfiguration.parse(yaml: "model: m\nsession: s\nmodel_cpu: 0\n")
         let next = try DecoderConfiguration.parse(yaml: "model: m2\nsession: s2\nmodel_cpu: [0, 1]\nrealtime_priority: 10\n")

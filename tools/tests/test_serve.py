@@ -889,5 +889,13 @@ def test_a_busy_endpoint_or_bad_configuration_fails_with_a_clear_message(tmp_pat
         assert result.returncode == 2 and "threads is 0: it must be 1 to 64" in result.stderr
         result = subprocess.run(base[:6] + ["--busy-poll", "--realtime-priority", "10"], capture_output=True, text=True, timeout=30)
         assert result.returncode == 2 and "busy_poll with realtime_priority 10" in result.stderr, result.stderr
+        # A value out of range in the file: the file, line and column; the same value given as an
+        # option wins over the file and is reported without them.
+        config = tmp_path / "serve.yaml"
+        config.write_text(f"model: {MODEL}\nsession: perich/c_20131003\nunit_prefix: perich/c_20131003/unit_\nthreads: 2\nhop: -0.5\n")
+        result = subprocess.run([str(poyo_binary()), "serve", "--config", str(config)], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 2 and f"{config}: line 5, column 6: hop is -0.5: it must be a positive number" in result.stderr, result.stderr
+        result = subprocess.run([str(poyo_binary()), "serve", "--config", str(config), "--hop", "0"], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 2 and "cannot start: hop is 0.0: it must be a positive number" in result.stderr, result.stderr
     finally:
         busy.close()

@@ -316,43 +316,64 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
     public static let maxRingCapacity = 1 << 24
 
     /// Checks what can be checked without the model: endpoints, positive times and counts.
-    /// Every message names the field and the value.
+    /// Every message names the field and the value; the error's `field` is the field's path as in
+    /// the file (`hop`, `spikes.address`), for `location(of:inYAML:)`.
     public func validate() throws(ConfigurationError) {
         for (name, endpoint) in [("spikes", spikes), ("outputs", outputs)] {
             if let problem = ZMQEndpoint.problem(with: endpoint.address) {
-                throw ConfigurationError("\(name).address: \(problem)")
+                throw ConfigurationError("\(name).address: \(problem)", field: "\(name).address")
             }
         }
         for (name, value) in [("hop", hop), ("budget", budget), ("stall_timeout", stallTimeout), ("status_interval", statusInterval)] {
             if let value, !(value.isFinite && value > 0 && value <= Self.maxSeconds) {
-                throw ConfigurationError("\(name) is \(value): it must be a positive number of seconds, at most \(Int(Self.maxSeconds)) (a day)")
+                throw ConfigurationError("\(name) is \(value): it must be a positive number of seconds, at most \(Int(Self.maxSeconds)) (a day)", field: name)
             }
         }
         guard threads >= 1, threads <= 64 else {
-            throw ConfigurationError("threads is \(threads): it must be 1 to 64 (the model's threads; 1 runs each window on the scheduler thread alone)")
+            throw ConfigurationError("threads is \(threads): it must be 1 to 64 (the model's threads; 1 runs each window on the scheduler thread alone)", field: "threads")
         }
         guard ringCapacity >= 2, ringCapacity <= Self.maxRingCapacity else {
-            throw ConfigurationError("ring_capacity is \(ringCapacity): it must be 2 to \(Self.maxRingCapacity) entries")
+            throw ConfigurationError("ring_capacity is \(ringCapacity): it must be 2 to \(Self.maxRingCapacity) entries", field: "ring_capacity")
         }
-        if let ingestCPU, ingestCPU < 0 { throw ConfigurationError("ingest_cpu is \(ingestCPU): CPUs are numbered from 0") }
+        if let ingestCPU, ingestCPU < 0 { throw ConfigurationError("ingest_cpu is \(ingestCPU): CPUs are numbered from 0", field: "ingest_cpu") }
         if let modelCPU {
             let shown = modelCPU.count == 1 ? "\(modelCPU[0])" : "\(modelCPU)"
-            if modelCPU.isEmpty { throw ConfigurationError("model_cpu is []: give a CPU number, or a list of them (the scheduler thread's first)") }
-            if modelCPU.contains(where: { $0 < 0 }) { throw ConfigurationError("model_cpu is \(shown): CPUs are numbered from 0") }
+            if modelCPU.isEmpty { throw ConfigurationError("model_cpu is []: give a CPU number, or a list of them (the scheduler thread's first)", field: "model_cpu") }
+            if modelCPU.contains(where: { $0 < 0 }) { throw ConfigurationError("model_cpu is \(shown): CPUs are numbered from 0", field: "model_cpu") }
         }
         if let realtimePriority, !Self.realtimePriorities.contains(realtimePriority) {
-            throw ConfigurationError("realtime_priority is \(realtimePriority): it must be 1 to 99 (the SCHED_FIFO priority; leave it out for ordinary scheduling)")
+            throw ConfigurationError("realtime_priority is \(realtimePriority): it must be 1 to 99 (the SCHED_FIFO priority; leave it out for ordinary scheduling)", field: "realtime_priority")
         }
         if busyPoll, let realtimePriority {
             throw ConfigurationError(
                 "busy_poll with realtime_priority \(realtimePriority): model threads spinning under SCHED_FIFO would starve every ordinary thread of their CPUs "
-                    + "(libzmq's I/O thread, the rig); choose one (busy_poll for the steadiest forward pass, realtime_priority to share the CPUs)")
+                    + "(libzmq's I/O thread, the rig); choose one (busy_poll for the steadiest forward pass, realtime_priority to share the CPUs)", field: "busy_poll")
         }
+    }
+}
+
+extension DecoderConfiguration {
+    /// "line L, column C" of a field's value in a configuration's YAML text (`field` a path such
+    /// as `hop` or `spikes.address`), or nil when the text does not give that field (it came from
+    /// a default or the command line) or does not parse.
+    public static func location(of field: String, inYAML text: String) -> String? {
+        guard var node = try? Yams.compose(yaml: text) else { return nil }
+        for name in field.split(separator: ".") {
+            guard let next = node.mapping?[String(name)] else { return nil }
+            node = next
+        }
+        guard let mark = node.mark else { return nil }
+        return "line \(mark.line), column \(mark.column)"
     }
 }
 
 /// Why a configuration cannot be used.
 public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    /// The field whose value is wrong, as written in the file (`hop`, `spikes.address`), where one is.
+    public let field: String?
+    public init(_ description: String, field: String? = nil) {
+        self.description = description
+        self.field = field
+    }
 }
