@@ -44,7 +44,8 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let model = try POYOModel(path: model, threads: threads, busyPoll: busyPoll)
+        let model = try POYOModel(path: model, threads: threads)
+        model.busyPolling = busyPoll
         let d = model.description
         let h = d.hyperparameters
         let vocabulary = d.unitVocab.filter { $0.key != "NA" }.sorted { $0.value < $1.value }.map(\.value)

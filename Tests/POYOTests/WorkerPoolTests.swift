@@ -49,25 +49,28 @@ import Testing
         }
     }
 
-    /// Between regions, workers spin `spinMicroseconds` and then park; with `busyPoll` (the
-    /// daemon's `busy_poll`) they park only until the first region and then never again.
-    @Test func busyPollingWorkersNeverParkOnceUsed() {
-        let parking = WorkerPool(threads: 3, spinMicroseconds: 50)
-        let polling = WorkerPool(threads: 3, spinMicroseconds: 50, busyPoll: true)
-        #expect(polling.busyPoll && !parking.busyPoll)
-        func settle(_ pool: WorkerPool, parked: Int) -> Int {
+    /// Between regions, workers spin `spinMicroseconds` and then park; while `busyPolling` (the
+    /// daemon's `busy_poll`) they never park, parked ones wake to spin when it is turned on, and
+    /// they park again when it is turned off (a model replaced by a reload).
+    @Test func busyPollingWorkersDoNotPark() {
+        let pool = WorkerPool(threads: 3, spinMicroseconds: 50)
+        func settle(parked: Int) -> Int {
             for _ in 0..<400 where pool.parkedWorkers != parked { usleep(5_000) }
             return pool.parkedWorkers
         }
-        #expect(settle(polling, parked: 2) == 2, "an unused busy-polling pool stays parked")
-        for pool in [parking, polling] { pool.run(tasks: 8) { _, _ in } }
-        #expect(settle(parking, parked: 2) == 2)
+        #expect(!pool.busyPolling)
+        #expect(settle(parked: 2) == 2, "idle workers park")
+        pool.busyPolling = true
+        #expect(settle(parked: 0) == 0, "turned on: parked workers wake to spin")
+        pool.run(tasks: 8) { _, _ in }
         usleep(20_000)  // 400 spin times
-        #expect(polling.parkedWorkers == 0)
-        // Still correct and responsive: a region after the idle time runs every task once.
+        #expect(pool.parkedWorkers == 0, "busy polling: no worker parks")
+        // Still correct: a region after the idle time runs every task once.
         let counts = Mutex<[Int]>(Array(repeating: 0, count: 8))
-        polling.run(tasks: 8) { task, _ in counts.withLock { $0[task] += 1 } }
+        pool.run(tasks: 8) { task, _ in counts.withLock { $0[task] += 1 } }
         #expect(counts.withLock { $0 } == Array(repeating: 1, count: 8))
+        pool.busyPolling = false
+        #expect(settle(parked: 2) == 2, "turned off: they park again")
     }
 
     /// `realtime_priority`: the workers run SCHED_FIFO at the priority given (as root or with

@@ -69,8 +69,7 @@ public final class DecoderService: @unchecked Sendable {
     /// workers). Throws when the model does not load or bind, or its workers are refused SCHED_FIFO.
     static func loadModel(configuration: DecoderConfiguration) throws -> (POYOModel, SessionBinding, ModelIdentity) {
         // Isolated from the file: an operator replacing it in place must not crash the daemon (SIGBUS).
-        let model = try POYOModel(
-            path: configuration.model, isolated: true, threads: configuration.threads, busyPoll: configuration.busyPoll, cpus: configuration.modelThreadCPUs)
+        let model = try POYOModel(path: configuration.model, isolated: true, threads: configuration.threads, cpus: configuration.modelThreadCPUs)
         if let priority = configuration.realtimePriority {
             let error = model.setWorkerRealtimePriority(Int32(priority))
             if error != 0 { throw RealtimeScheduling.refusal(priority: priority, error: error) }

@@ -73,6 +73,7 @@ final class SchedulerLoop {
             logger.warning("could not pin the scheduler thread to CPU \(cpu)")
         }
         RealtimeScheduling.applyToCurrentThread(configuration.realtimePriority, thread: "scheduler", logger: logger)
+        runner.model.busyPolling = configuration.busyPoll
         let statusInterval = UInt64((configuration.statusInterval * 1e9).rounded())
         let stallTimeout = UInt64((configuration.stallTimeout * 1e9).rounded())
         let watchdogInterval = notifier.watchdogInterval.map { UInt64($0.components.seconds) * 1_000_000_000 + UInt64($0.components.attoseconds / 1_000_000_000) }
@@ -119,7 +120,10 @@ final class SchedulerLoop {
             return true
         }
         let started = MonotonicClock.nanoseconds()
+        // Only the serving model's workers spin (`busy_poll`): the replaced one's park until it is released.
+        runner.model.busyPolling = false
         runner.switchTo(model: change.model, binding: change.binding, publishRawValues: change.configuration.publishRawValues)
+        runner.model.busyPolling = configuration.busyPoll
         modelIdentity = change.identity
         session = change.configuration.session
         budgetNS = UInt64(change.binding.budget * 1e9)

@@ -27,15 +27,14 @@ public final class POYOModel {
     /// Loads a model file. `isolated` reads it into private memory instead of mapping it, so that
     /// replacing the file in place later cannot crash a long-running process (see `MappedFile`).
     /// `threads` (1...64) run each forward pass: the caller and `threads - 1` workers started here;
-    /// `cpus` pins the workers (worker i to `cpus[i % cpus.count]`; the caller pins itself);
-    /// `busyPoll` keeps them spinning between forward passes once one has run (`WorkerPool`).
-    public init(path: String, isolated: Bool = false, threads: Int = 1, busyPoll: Bool = false, cpus: [Int] = []) throws(ModelFileError) {
+    /// `cpus` pins the workers (worker i to `cpus[i % cpus.count]`; the caller pins itself).
+    public init(path: String, isolated: Bool = false, threads: Int = 1, cpus: [Int] = []) throws(ModelFileError) {
         let file = try SafeTensorsFile(file: MappedFile(path: path, isolated: isolated))
         let description = try ModelDescription.read(from: file)
         self.description = description
         weights = try ModelWeights(file: file, description: description)
         let h = description.hyperparameters
-        pool = WorkerPool(threads: threads, busyPoll: busyPoll, cpus: cpus)
+        pool = WorkerPool(threads: threads, cpus: cpus)
         scratch = ForwardScratch(threads: pool.threads)
         rotary = RotaryFrequencies(omega: weights.omega)
         unitKeyValues = UnitKeyValueTable(vocabularySize: description.unitVocab.count, inner: h.crossHeads * h.dimHead)
@@ -56,6 +55,13 @@ public final class POYOModel {
             }
         }
         return queries
+    }
+
+    /// Whether the model's workers spin between forward passes instead of parking
+    /// (`WorkerPool.busyPolling`; the daemon's `busy_poll`). Off at load.
+    public var busyPolling: Bool {
+        get { pool.busyPolling }
+        set { pool.busyPolling = newValue }
     }
 
     /// Gives the model's worker threads SCHED_FIFO at `priority` (`WorkerPool.setRealtimePriority`):

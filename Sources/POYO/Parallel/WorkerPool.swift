@@ -12,9 +12,9 @@ import Glibc
 /// was slower than with 1 on 2 cores); a region here costs microseconds: workers spin on an
 /// atomic for `spinNanoseconds` after each region, so the next region of the same window finds
 /// them awake, and only then park on a condition variable (between ticks of the daemon).
-/// With `busyPoll` they never park once the first region has run: the daemon's `busy_poll`,
-/// which keeps the model's cores busy between ticks (an idle virtual CPU runs the next window
-/// 25-35 % slower, and its tail longer still).
+/// While `busyPolling` is on they never park: the daemon's `busy_poll`, which keeps the model's
+/// CPUs busy between ticks (an idle virtual CPU runs the next window 25-35 % slower, and its
+/// tail longer still).
 ///
 /// `run` is not reentrant and must be called from one thread at a time (the model's owner).
 public final class WorkerPool: @unchecked Sendable {
@@ -23,17 +23,24 @@ public final class WorkerPool: @unchecked Sendable {
     private let state: PoolState
     private var handles: [pthread_t] = []
 
-    /// Whether the workers spin between regions for good (after the first) instead of parking.
-    public let busyPoll: Bool
+    /// Whether the workers spin between regions instead of parking after `spinMicroseconds`: each
+    /// then keeps a CPU 100 % busy. Off at start; the daemon turns it on for the model serving
+    /// (not for one loaded by a reload until it takes over, nor for the one it replaced), parked
+    /// workers wake to spin, and turned off they park again after their spin time.
+    public var busyPolling: Bool {
+        get { state.busyPolling.load(ordering: .relaxed) }
+        set {
+            state.busyPolling.store(newValue, ordering: .sequentiallyConsistent)
+            if newValue { wake() }
+        }
+    }
 
     /// Starts `threads - 1` workers (none for 1). `cpus`, when given, pins worker i to
     /// `cpus[i % cpus.count]` (the caller is expected on `cpus[0]`). Workers park after
-    /// `spinMicroseconds` without work; with `busyPoll`, once a region has run they spin until the
-    /// pool is released (each keeps a CPU 100 % busy; a pool no one has used yet stays parked).
-    public init(threads: Int, spinMicroseconds: Int = 200, busyPoll: Bool = false, cpus: [Int] = []) {
+    /// `spinMicroseconds` without work, unless `busyPolling`.
+    public init(threads: Int, spinMicroseconds: Int = 200, cpus: [Int] = []) {
         self.threads = max(1, min(threads, 64))
-        self.busyPoll = busyPoll
-        state = PoolState(spinNanoseconds: UInt64(max(0, spinMicroseconds)) * 1000, busyPoll: busyPoll)
+        state = PoolState(spinNanoseconds: UInt64(max(0, spinMicroseconds)) * 1000)
         for worker in 1..<self.threads {
             let context = Unmanaged.passRetained(WorkerStart(state: state, worker: worker, cpu: cpus.isEmpty ? nil : cpus[worker % cpus.count]))
             var handle = pthread_t()
@@ -159,11 +166,11 @@ private final class PoolState: @unchecked Sendable {
     /// Written by the caller before it publishes a job, read by workers after they claim a task of it.
     private var job: (any JobInvoker)?
     let spinNanoseconds: UInt64
-    let busyPoll: Bool
+    /// `WorkerPool.busyPolling`: spinning workers do not park.
+    let busyPolling = Atomic<Bool>(false)
 
-    init(spinNanoseconds: UInt64, busyPoll: Bool) {
+    init(spinNanoseconds: UInt64) {
         self.spinNanoseconds = spinNanoseconds
-        self.busyPoll = busyPoll
         pthread_mutex_init(lock, nil)
         pthread_cond_init(condition, nil)
     }
@@ -228,15 +235,12 @@ private final class PoolState: @unchecked Sendable {
 
     func workerLoop(worker: Int) {
         var seen = generation.load(ordering: .acquiring)
-        // A busy-polling worker parks only until the pool's first region (a model loaded for a
-        // reload does not spin before it serves).
-        var mayPark = true
         while true {
             var spinStart: UInt64 = 0
             var spins = 0
             while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .relaxed) {
                 spins &+= 1
-                if spins & 255 != 0 || !mayPark { continue }
+                if spins & 255 != 0 || busyPolling.load(ordering: .relaxed) { continue }
                 let now = monotonicNanoseconds()
                 if spinStart == 0 {
                     spinStart = now
@@ -247,7 +251,6 @@ private final class PoolState: @unchecked Sendable {
             }
             if stopping.load(ordering: .relaxed) { return }
             seen = generation.load(ordering: .acquiring)
-            if busyPoll { mayPark = false }
             work(number: seen, worker: worker)
         }
     }
