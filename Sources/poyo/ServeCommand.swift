@@ -34,8 +34,10 @@ struct ServeCommand: ParsableCommand {
     var modelCPU: String?
     @Option(parsing: .unconditional, help: "SCHED_FIFO priority (1-99) of the ingest, scheduler and model worker threads (needs root, CAP_SYS_NICE or LimitRTPRIO).")
     var realtimePriority: Int?
-    @Flag(help: "Busy polling: the scheduler thread and the model's workers spin between ticks (each keeps a CPU 100 % busy) for the steadiest forward pass.")
-    var busyPoll = false
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Busy polling (busy_poll): the scheduler thread and the model's workers spin between ticks, each keeping a CPU 100 % busy, even with no rig connected; for CPUs of the daemon's own. Not with --realtime-priority.")
+    var busyPoll: Bool?
     @Flag(help: "Also publish the raw (normalized) model values.") var publishRawValues = false
     @Flag(help: "Print the resolved configuration as YAML and exit.") var printConfig = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
@@ -79,7 +81,7 @@ struct ServeCommand: ParsableCommand {
         if let ingestCPU { c.ingestCPU = ingestCPU }
         if let modelCPU { c.modelCPU = Self.cpuList(modelCPU) }
         if let realtimePriority { c.realtimePriority = realtimePriority }
-        if busyPoll { c.busyPoll = true }
+        if let busyPoll { c.busyPoll = busyPoll }
         if publishRawValues { c.publishRawValues = true }
         do {
             try c.validate()
@@ -101,7 +103,7 @@ struct ServeCommand: ParsableCommand {
         let given: [(String, Bool)] = [
             ("spikes.address", spikes != nil), ("outputs.address", outputs != nil), ("hop", hop != nil), ("budget", budget != nil),
             ("threads", threads != nil), ("ingest_cpu", ingestCPU != nil), ("model_cpu", modelCPU != nil),
-            ("realtime_priority", realtimePriority != nil), ("busy_poll", busyPoll),
+            ("realtime_priority", realtimePriority != nil), ("busy_poll", busyPoll != nil),
         ]
         return Set(given.filter(\.1).map(\.0))
     }

@@ -62,6 +62,7 @@ import Testing
     @Test(arguments: [
         ("busy_poll: yes please\n", "field 'busy_poll'"),
         ("busy_pol: true\n", "unknown field 'busy_pol': did you mean 'busy_poll'?"),
+        ("busy_poll: [true]\n", "field 'busy_poll': expected a single value (found a list)"),
         // Spinning SCHED_FIFO threads would starve libzmq's I/O thread and the rig on their CPUs.
         ("busy_poll: true\nrealtime_priority: 10\n", "busy_poll with realtime_priority 10: model threads spinning under SCHED_FIFO would starve"),
         ("realtime_priority: 0\n", "realtime_priority is 0: it must be 1 to 99"),

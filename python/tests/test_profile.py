@@ -230,3 +230,18 @@ def test_the_terminal_titles_say_the_threads_and_the_scheduling(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "A: fifo: 2 model threads, SCHED_FIFO 10, not pinned" in result.stdout
     assert "B: ordinary: 1 model thread, ordinary scheduling, not pinned" in result.stdout
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--endpoints", "tcp://127.0.0.1:5555", "tcp://127.0.0.1:5556", "--busy-poll", "--realtime-priority", "10"],
+     "--realtime-priority, --busy-poll configure the daemon profile starts; with --endpoints the running daemon has its own"),
+    (["--endpoints", "tcp://127.0.0.1:5555", "tcp://127.0.0.1:5556", "--model-cpu", "0"], "--model-cpu configures the daemon profile starts"),
+    (["--pid", "1"], "--pid is the pid of a running daemon: give its --endpoints too"),
+])
+def test_options_that_cannot_apply_are_refused_not_ignored(extra, message):
+    """Options that configure the daemon profile starts cannot describe a running one (--endpoints):
+    the report would claim a scheduling the daemon never had; --pid alone would be ignored."""
+    command = [sys.executable, "-m", "poyo_rt.cli", "profile", "--model", str(MODEL), "--poyo-bin", str(poyo_binary()),
+               "--quiet", "--seconds", "1", *extra]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and message in result.stderr, result.stderr + result.stdout

@@ -322,24 +322,28 @@ def assert_counters_add_up(status: Status) -> None:
 # --------------------------------------------------------------------------------------
 
 def model_thread_cpu_seconds(pid: int, seconds: float) -> list:
-    """[(thread name, CPU seconds)] of the daemon's model threads (poyo-scheduler, poyo-worker-N;
-    a reload's old and new workers share names) over ``seconds`` of wall time, sorted by name
-    (/proc/PID/task/TID/stat: utime + stime)."""
+    """[(thread name, CPU seconds, voluntary context switches)] of the daemon's model threads
+    (poyo-scheduler, poyo-worker-N; a reload's old and new workers share names) over ``seconds``
+    of wall time, sorted by name (/proc/PID/task/TID/stat: utime + stime; status:
+    voluntary_ctxt_switches, a thread going to sleep)."""
     def sample() -> dict:
         used = {}
         for tid in os.listdir(f"/proc/{pid}/task"):
             try:
                 name = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
                 fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+                status = Path(f"/proc/{pid}/task/{tid}/status").read_text()
             except FileNotFoundError:  # the thread exited meanwhile
                 continue
             if name == "poyo-scheduler" or name.startswith("poyo-worker"):
-                used[tid] = (name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+                sleeps = int(re.search(r"^voluntary_ctxt_switches:\s+(\d+)", status, re.M).group(1))
+                used[tid] = (name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), sleeps)
         return used
     before = sample()
     time.sleep(seconds)
     after = sample()
-    return sorted((name, used - before[tid][1]) for tid, (name, used) in after.items() if tid in before)
+    return sorted((name, cpu - before[tid][1], sleeps - before[tid][2])
+                  for tid, (name, cpu, sleeps) in after.items() if tid in before)
 
 
 @pytest.mark.parametrize("threads,busy_poll", [(1, False), (2, False), (2, True)], ids=["1t", "2t", "2t_busy_poll"])
@@ -375,9 +379,11 @@ def test_outputs_equal_the_offline_forward(daemons, tmp_path, threads, busy_poll
     assert_counters_add_up(status)
     # Between ticks (none now: the stream has ended) busy-polling model threads spin, the others sleep.
     used = model_thread_cpu_seconds(daemon.process.pid, 1.0)
-    assert [name for name, _ in used] == ["poyo-scheduler"] + [f"poyo-worker-{i}" for i in range(1, threads)], used
-    for name, seconds in used:
+    assert [name for name, _, _ in used] == ["poyo-scheduler"] + [f"poyo-worker-{i}" for i in range(1, threads)], used
+    for name, seconds, sleeps in used:
         assert (seconds >= 0.2) if busy_poll else (seconds <= 0.05), f"{name} used {seconds} s of CPU in 1 s: {used}"
+        # Spinning means not sleeping (a poll that waits in the kernel went to sleep 13 000 times a second).
+        assert sleeps <= 50 if busy_poll else True, f"{name} went to sleep {sleeps} times in 1 s: {used}"
     if busy_poll:
         assert "busy polling" in next(line for line in daemon.stderr.splitlines() if "endpoints=" in line)
 
@@ -751,6 +757,19 @@ def test_sighup_swaps_the_model_between_ticks(daemons, tmp_path):
     assert "reloaded" in daemon.stderr and "reload failed" not in daemon.stderr
 
 
+def test_busy_poll_from_the_command_line_and_the_oversubscription_warning(daemons, tmp_path):
+    config = tmp_path / "serve.yaml"
+    config.write_text(f"model: {MODEL}\nsession: {SESSION}\nunit_prefix: {UNIT_PREFIX}\nbusy_poll: true\n")
+    for flag, expected in (([], "busy_poll: true"), (["--no-busy-poll"], "busy_poll: false")):
+        result = subprocess.run([str(poyo_binary()), "serve", "--config", str(config), "--print-config", *flag],
+                                capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0 and expected in result.stdout.splitlines(), result
+    # Two spinning model threads on one CPU of model_cpu take each other's CPU: said at start.
+    daemon = daemons(threads=2, busy_poll=True, model_cpu=0)
+    wait_until(lambda: "endpoints=" in daemon.stderr, 30, "the serving line")
+    assert "busy_poll with threads 2 on 1 CPU(s) of model_cpu" in daemon.stderr, daemon.stderr
+
+
 def test_busy_polling_moves_to_the_reloaded_model(daemons, tmp_path):
     """busy_poll: only the serving model's workers spin; after a reload switches models the old
     model's worker stops spinning (parked, then released) and the new one's spins."""
@@ -765,10 +784,14 @@ def test_busy_polling_moves_to_the_reloaded_model(daemons, tmp_path):
     daemon.signal(signal.SIGHUP)
     stream_until_logged(daemon, session, times, units, position, end, "switched between ticks")
     used = model_thread_cpu_seconds(daemon.process.pid, 1.0)
-    spinning = [name for name, seconds in used if seconds >= 0.2]
-    idle = [name for name, seconds in used if seconds <= 0.05]
+    # The replaced model is released (its worker thread gone) or at least parked; the new one spins.
+    spinning = [name for name, seconds, _ in used if seconds >= 0.2]
+    idle = [name for name, seconds, _ in used if seconds <= 0.05]
     assert spinning == ["poyo-scheduler", "poyo-worker-1"], used
     assert len(spinning) + len(idle) == len(used), used
+    workers = [tid for tid in os.listdir(f"/proc/{daemon.process.pid}/task")
+               if Path(f"/proc/{daemon.process.pid}/task/{tid}/comm").read_text().strip() == "poyo-worker-1"]
+    assert len(workers) == 1, f"the replaced model's worker is still there: {used}"
 
 
 def test_sighup_with_a_corrupt_model_keeps_the_running_one(daemons, tmp_path):

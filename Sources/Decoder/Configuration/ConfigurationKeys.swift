@@ -120,7 +120,9 @@ enum ConfigurationKeys {
         case is Int.Type, is UInt32.Type: "an integer"
         case is Bool.Type: "true or false"
         case is String.Type: "a string"
-        default: "\(type)".contains("Array") ? "a list" : "\(type)".contains("Dictionary") ? "a mapping" : "\(type)"
+        default:
+            "\(type)".contains("Array") ? "a list" : "\(type)".contains("Dictionary") ? "a mapping"
+                : "\(type)".contains("Scalar") ? "a single value" : "\(type)"
         }
     }
 }

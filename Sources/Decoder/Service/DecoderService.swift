@@ -24,7 +24,9 @@ public final class DecoderService: @unchecked Sendable {
     public let control: ServiceControl
     let logger: Logger
     let notifier: SystemdNotifier
-    let model: POYOModel
+    /// The model loaded at start, until `run` hands it to the scheduler (so that a reload that
+    /// replaces it releases it and its worker threads).
+    private var startupModel: POYOModel?
     let modelIdentity: ModelIdentity
     let capture: CaptureLog?
     let wakeup: DispatchSemaphore
@@ -55,7 +57,11 @@ public final class DecoderService: @unchecked Sendable {
                 logger.warning("realtime_priority \(priority) with threads \(configuration.threads) on \(cpus) CPU(s)\(configuration.modelCPU == nil ? "" : " of model_cpu"): model threads at one SCHED_FIFO priority that share a CPU wait for each other a whole parallel region at a time; give each model thread its own CPU")
             }
         }
-        (model, binding, modelIdentity) = try Self.loadModel(configuration: configuration)
+        let cpus = configuration.modelCPU.map { Set($0).count } ?? ProcessInfo.processInfo.activeProcessorCount
+        if configuration.busyPoll, configuration.threads > cpus {
+            logger.warning("busy_poll with threads \(configuration.threads) on \(cpus) CPU(s)\(configuration.modelCPU == nil ? "" : " of model_cpu"): the spinning model threads take each other's CPUs; give each model thread its own CPU, and leave one for the ingest thread and libzmq")
+        }
+        (startupModel, binding, modelIdentity) = try Self.loadModel(configuration: configuration)
         capture = try configuration.capture.map { try CaptureLog(path: Self.expandTime(in: $0)) }
         let wakeup = DispatchSemaphore(value: 0)
         self.wakeup = wakeup
@@ -108,7 +114,9 @@ public final class DecoderService: @unchecked Sendable {
         let ring = SpikeRing(capacity: configuration.ringCapacity)
         quality.configure(binding: binding, windowSeconds: configuration.qualityWindow)
         let processor = IngestProcessor(binding: binding, ring: ring, counters: counters, source: configuration.source, quality: quality)
-        let runner = TickRunner(model: model, binding: binding, ring: ring, counters: counters, publishRawValues: configuration.publishRawValues)
+        guard startupModel != nil else { throw ConfigurationError("the daemon was already run; start a new one") }
+        let runner = TickRunner(model: startupModel!, binding: binding, ring: ring, counters: counters, publishRawValues: configuration.publishRawValues)
+        startupModel = nil
         let handoff = SwitchHandoff()
         capture?.append(.session(configuration: try configuration.yaml(), model: modelIdentity, monotonicNS: MonotonicClock.nanoseconds()))
         let ingest = IngestLoop(

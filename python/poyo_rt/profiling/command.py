@@ -105,6 +105,14 @@ def run(args: argparse.Namespace) -> int:
     model = Path(args.model) if args.model else DEFAULT_MODEL
     if not model.is_file():
         raise SessionError(f"{model}: no such model file (give --model)")
+    if args.endpoints is None and args.pid is not None:
+        raise SessionError("--pid is the pid of a running daemon: give its --endpoints too (without them profile starts its own)")
+    if args.endpoints is not None:
+        given = [flag for flag, value in (("--realtime-priority", args.realtime_priority), ("--busy-poll", args.busy_poll or None),
+                                          ("--model-cpu", args.model_cpu), ("--ingest-cpu", args.ingest_cpu)) if value is not None]
+        if given:
+            raise SessionError(f"{', '.join(given)} configure{'s' if len(given) == 1 else ''} the daemon profile starts; with --endpoints the "
+                               "running daemon has its own configuration (its threads' scheduling shows with --pid)")
     binary = find_poyo_binary(args.poyo_bin) if args.endpoints is None else (args.poyo_bin or None)
     points = sweep_points(args.sweep, args.units, args.rate)
     if args.session and len(points) > 1:
