@@ -30,7 +30,7 @@ struct BenchCommand: ParsableCommand {
     var period: Double?
     @Flag(help: ArgumentHelp(
         "Busy polling, as the daemon's busy_poll: with --period the caller spins until each window is due and the workers never park.",
-        discussion: "Keeps the model's CPUs busy between windows, so that --period times what a busy core does."))
+        discussion: "Keeps the model's CPUs busy between windows, so that --period times what a busy core does (back to back, without --period, there is no idle time and it changes nothing)."))
     var busyPoll = false
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
