@@ -38,7 +38,7 @@ struct ServeCommand: ParsableCommand {
         inversion: .prefixedNo,
         help: "Busy polling (busy_poll): the scheduler thread and the model's workers spin between ticks, each keeping a CPU 100 % busy, even with no rig connected; for CPUs of the daemon's own. Not with --realtime-priority.")
     var busyPoll: Bool?
-    @Flag(help: "Also publish the raw (normalized) model values.") var publishRawValues = false
+    @Flag(inversion: .prefixedNo, help: "Also publish the raw (normalized) model values (publish_raw_values).") var publishRawValues: Bool?
     @Flag(help: "Print the resolved configuration as YAML and exit.") var printConfig = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
 
@@ -82,7 +82,7 @@ struct ServeCommand: ParsableCommand {
         if let modelCPU { c.modelCPU = Self.cpuList(modelCPU) }
         if let realtimePriority { c.realtimePriority = realtimePriority }
         if let busyPoll { c.busyPoll = busyPoll }
-        if publishRawValues { c.publishRawValues = true }
+        if let publishRawValues { c.publishRawValues = publishRawValues }
         do {
             try c.validate()
         } catch {

@@ -757,10 +757,12 @@ def test_sighup_swaps_the_model_between_ticks(daemons, tmp_path):
     assert "reloaded" in daemon.stderr and "reload failed" not in daemon.stderr
 
 
-def test_busy_poll_from_the_command_line_and_the_oversubscription_warning(daemons, tmp_path):
+def test_boolean_fields_from_the_command_line_and_the_busy_poll_warning(daemons, tmp_path):
+    """--no-busy-poll and --no-publish-raw-values override a file's true (the command line wins)."""
     config = tmp_path / "serve.yaml"
-    config.write_text(f"model: {MODEL}\nsession: {SESSION}\nunit_prefix: {UNIT_PREFIX}\nbusy_poll: true\n")
-    for flag, expected in (([], "busy_poll: true"), (["--no-busy-poll"], "busy_poll: false")):
+    config.write_text(f"model: {MODEL}\nsession: {SESSION}\nunit_prefix: {UNIT_PREFIX}\nbusy_poll: true\npublish_raw_values: true\n")
+    for flag, expected in (([], "busy_poll: true"), (["--no-busy-poll"], "busy_poll: false"),
+                           ([], "publish_raw_values: true"), (["--no-publish-raw-values"], "publish_raw_values: false")):
         result = subprocess.run([str(poyo_binary()), "serve", "--config", str(config), "--print-config", *flag],
                                 capture_output=True, text=True, timeout=30)
         assert result.returncode == 0 and expected in result.stdout.splitlines(), result
