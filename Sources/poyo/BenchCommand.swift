@@ -54,6 +54,9 @@ struct BenchCommand: ParsableCommand {
             throw CommandError("--units \(units): the model has \(vocabulary.count) units")
         }
         let cores = ProcessInfo.processInfo.activeProcessorCount
+        #if DEBUG
+        FileHandle.standardError.write(Data("note: a debug build: its timings and FMA peak are not a release build's (swift build -c release; .build/release/poyo bench)\n".utf8))
+        #endif
         if threads > cores {
             FileHandle.standardError.write(Data("note: --threads \(threads) on \(cores) CPUs: the threads share cores and every parallel region waits for the slowest\n".utf8))
         }
