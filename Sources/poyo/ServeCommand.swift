@@ -87,11 +87,11 @@ struct ServeCommand: ParsableCommand {
             try c.validate()
         } catch {
             // A value from the file: say where it is (one given on the command line is its option).
-            if let config, let field = error.field, !overriddenFields.contains(field),
-                let text = try? String(contentsOfFile: config, encoding: .utf8),
-                let place = DecoderConfiguration.location(of: field, inYAML: text)
-            {
-                throw ConfigurationError("\(config): \(place): \(error.description)", field: field)
+            let text = config.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }
+            for field in error.fields where !overriddenFields.contains(field) {
+                if let config, let text, let place = DecoderConfiguration.location(of: field, inYAML: text) {
+                    throw ConfigurationError("\(config): \(place): \(error.description)", fields: error.fields)
+                }
             }
             throw error
         }

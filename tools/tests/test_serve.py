@@ -946,5 +946,9 @@ def test_a_busy_endpoint_or_bad_configuration_fails_with_a_clear_message(tmp_pat
         assert result.returncode == 2 and f"{config}: line 5, column 6: hop is -0.5: it must be a positive number" in result.stderr, result.stderr
         result = subprocess.run([str(poyo_binary()), "serve", "--config", str(config), "--hop", "0"], capture_output=True, text=True, timeout=30)
         assert result.returncode == 2 and "cannot start: hop is 0.0: it must be a positive number" in result.stderr, result.stderr
+        # A combination refused: the half the file gives is pointed at.
+        config.write_text(f"model: {MODEL}\nsession: perich/c_20131003\nunit_prefix: perich/c_20131003/unit_\nrealtime_priority: 10\n")
+        result = subprocess.run([str(poyo_binary()), "serve", "--config", str(config), "--busy-poll"], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 2 and f"{config}: line 4, column 20: busy_poll with realtime_priority 10" in result.stderr, result.stderr
     finally:
         busy.close()

@@ -347,7 +347,7 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
         if busyPoll, let realtimePriority {
             throw ConfigurationError(
                 "busy_poll with realtime_priority \(realtimePriority): model threads spinning under SCHED_FIFO would starve every ordinary thread of their CPUs "
-                    + "(libzmq's I/O thread, the rig); choose one (busy_poll for the steadiest forward pass, realtime_priority to share the CPUs)", field: "busy_poll")
+                    + "(libzmq's I/O thread, the rig); choose one (busy_poll for the steadiest forward pass, realtime_priority to share the CPUs)", fields: ["busy_poll", "realtime_priority"])
         }
     }
 }
@@ -370,10 +370,17 @@ extension DecoderConfiguration {
 /// Why a configuration cannot be used.
 public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
     public let description: String
-    /// The field whose value is wrong, as written in the file (`hop`, `spikes.address`), where one is.
-    public let field: String?
+    /// The fields whose values are wrong, as written in the file (`hop`, `spikes.address`); two
+    /// for a combination refused, the first the one to point at.
+    public let fields: [String]
+    /// The first of `fields`, where there is one.
+    public var field: String? { fields.first }
     public init(_ description: String, field: String? = nil) {
         self.description = description
-        self.field = field
+        fields = field.map { [$0] } ?? []
+    }
+    public init(_ description: String, fields: [String]) {
+        self.description = description
+        self.fields = fields
     }
 }
