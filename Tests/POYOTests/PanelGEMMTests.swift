@@ -23,10 +23,10 @@ import Testing
         var generator = SplitMix64(state: UInt64(shape.m * 1000 + shape.n * 10 + shape.k))
         let (m, n, k) = (shape.m, shape.n, shape.k)
         let lda = k + 3, ldc = n + 5
-        let a = (0..<m * lda).map { _ in Float.random(in: -1..<1, using: &generator) }
-        let weight = (0..<n * k).map { _ in Float.random(in: -1..<1, using: &generator) }  // torch layout [n, k]
-        let bias = (0..<n).map { _ in Float.random(in: -1..<1, using: &generator) }
-        let start = (0..<m * ldc).map { _ in Float.random(in: -1..<1, using: &generator) }
+        let a = uniform(m * lda, &generator)
+        let weight = uniform(n * k, &generator)  // torch layout [n, k]
+        let bias = uniform(n, &generator)
+        let start = uniform(m * ldc, &generator)
         var packed = [Float](repeating: .nan, count: packedCount(rows: n, depth: k))
         for (alpha, useBias, accumulate) in [(Float(1), false, false), (0.125, true, false), (1, true, true), (0.5, false, true)] {
             var c = start
@@ -58,8 +58,8 @@ import Testing
         var generator = SplitMix64(state: UInt64(shape.k * 7 + shape.n))
         let (m, n, k) = (shape.m, shape.n, shape.k)
         let ldb = n + 2
-        let a = (0..<m * k).map { _ in Float.random(in: -1..<1, using: &generator) }
-        let b = (0..<k * ldb).map { _ in Float.random(in: -1..<1, using: &generator) }
+        let a = uniform(m * k, &generator)
+        let b = uniform(k * ldb, &generator)
         var c = [Float](repeating: 0, count: m * n)
         b.withUnsafeBufferPointer { b in
             panelGEMM(&c, ldc: n, a, lda: k, Panels(b.baseAddress!, ldb: ldb, columns: n), m: m, k: k)
@@ -80,9 +80,9 @@ import Testing
         var generator = SplitMix64(state: UInt64(shape.m * 31 + shape.k * 3 + shape.n))
         let (m, n, k) = (shape.m, shape.n, shape.k)
         let lda = m + 3, ldb = n + 1
-        let a = (0..<k * lda).map { _ in Float.random(in: -1..<1, using: &generator) }
-        let b = (0..<k * ldb).map { _ in Float.random(in: -1..<1, using: &generator) }
-        let start = (0..<m * n).map { _ in Float.random(in: -1..<1, using: &generator) }
+        let a = uniform(k * lda, &generator)
+        let b = uniform(k * ldb, &generator)
+        let start = uniform(m * n, &generator)
         var c = start
         b.withUnsafeBufferPointer { b in
             panelGEMM(&c, ldc: n, a, lda: lda, Panels(b.baseAddress!, ldb: ldb, columns: n), m: m, k: k, Epilogue(alpha: 0.5, accumulate: true), transposedA: true)
@@ -96,4 +96,9 @@ import Testing
             }
         }
     }
+}
+
+/// `count` floats uniform in [-1, 1) from `generator`: a test operand.
+private func uniform(_ count: Int, _ generator: inout SplitMix64) -> [Float] {
+    (0..<count).map { _ in Float.random(in: -1..<1, using: &generator) }
 }

@@ -49,17 +49,18 @@ public final class DecoderService: @unchecked Sendable {
         if !unavailable.isEmpty {
             logger.warning("ingest_cpu / model_cpu: this process may not run on CPU \(unavailable.map(String.init).joined(separator: ", ")) (absent, offline or outside its affinity); threads assigned to it run unpinned")
         }
-        if let priority = configuration.realtimePriority {
-            // Model threads at one FIFO priority are never preempted by each other: more of them than
-            // CPUs wait for each other a whole region at a time.
-            let cpus = configuration.modelCPU.map { Set($0).count } ?? ProcessInfo.processInfo.activeProcessorCount
-            if configuration.threads > cpus {
-                logger.warning("realtime_priority \(priority) with threads \(configuration.threads) on \(cpus) CPU(s)\(configuration.modelCPU == nil ? "" : " of model_cpu"): model threads at one SCHED_FIFO priority that share a CPU wait for each other a whole parallel region at a time; give each model thread its own CPU")
-            }
-        }
+        // Model threads outnumbering their CPUs: at one FIFO priority they are never preempted by each
+        // other and wait for each other a whole region at a time; busy polling, they take each
+        // other's CPUs.
         let cpus = configuration.modelCPU.map { Set($0).count } ?? ProcessInfo.processInfo.activeProcessorCount
-        if configuration.busyPoll, configuration.threads > cpus {
-            logger.warning("busy_poll with threads \(configuration.threads) on \(cpus) CPU(s)\(configuration.modelCPU == nil ? "" : " of model_cpu"): the spinning model threads take each other's CPUs; give each model thread its own CPU, and leave one for the ingest thread and libzmq")
+        if configuration.threads > cpus {
+            let oversubscribed = "with threads \(configuration.threads) on \(cpus) CPU(s)\(configuration.modelCPU == nil ? "" : " of model_cpu")"
+            if let priority = configuration.realtimePriority {
+                logger.warning("realtime_priority \(priority) \(oversubscribed): model threads at one SCHED_FIFO priority that share a CPU wait for each other a whole parallel region at a time; give each model thread its own CPU")
+            }
+            if configuration.busyPoll {
+                logger.warning("busy_poll \(oversubscribed): the spinning model threads take each other's CPUs; give each model thread its own CPU, and leave one for the ingest thread and libzmq")
+            }
         }
         (startupModel, binding, modelIdentity) = try Self.loadModel(configuration: configuration)
         capture = try configuration.capture.map { try CaptureLog(path: Self.expandTime(in: $0)) }
