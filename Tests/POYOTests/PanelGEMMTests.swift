@@ -98,6 +98,84 @@ import Testing
     }
 }
 
+extension PanelGEMMTests {
+    /// The epilogue's per-row parts: a gathered row added under each row of C (the encoder's slot
+    /// scores) and a per-row scale (softmax normalization), against a float64 reference, with B
+    /// read in place (a partial last panel computed apart) and packed (zero-padded); rows of C
+    /// past m and columns past n untouched.
+    @Test(arguments: shapes)
+    func gatheredRowsAndRowScales(shape: Shape) {
+        var generator = SplitMix64(state: UInt64(shape.m * 17 + shape.n * 5 + shape.k))
+        let (m, n, k) = (shape.m, shape.n, shape.k)
+        let ldc = n + 3, sourceRows = 5, sourceStride = n + 7
+        let a = uniform(m * k, &generator)
+        let b = uniform(k * n, &generator)
+        let source = uniform(sourceRows * sourceStride, &generator)
+        let index = (0..<m).map { _ in Int32.random(in: 0..<Int32(sourceRows), using: &generator) }
+        let scales = uniform(m, &generator)
+        let start = uniform((m + 1) * ldc, &generator)
+        let transposedB = (0..<(n * k)).map { b[($0 % k) * n + $0 / k] }  // [n, k]
+        var packedB = [Float](repeating: .nan, count: packedCount(rows: n, depth: k))
+        let packedPanels = packedB.withUnsafeMutableBufferPointer { packTransposed(transposedB, ldm: k, rows: n, depth: k, into: $0.baseAddress!) }
+        for (gathered, packed) in [(false, false), (true, false), (false, true), (true, true)] {
+            var c = start
+            source.withUnsafeBufferPointer { source in
+                index.withUnsafeBufferPointer { index in
+                    scales.withUnsafeBufferPointer { scales in
+                        b.withUnsafeBufferPointer { b in
+                            let epilogue = gathered
+                                ? Epilogue(alpha: 0.25, gathered: GatheredRows(base: source.baseAddress!, index: index.baseAddress!, stride: sourceStride))
+                                : Epilogue(rowScale: scales.baseAddress!)
+                            packedB.withUnsafeBufferPointer { packedB in
+                                let panels = packed
+                                    ? Panels(base: packedB.baseAddress!, panelStride: packedPanels.panelStride, ldb: 16, columns: n, padded: true)
+                                    : Panels(b.baseAddress!, ldb: n, columns: n)
+                                panelGEMM(&c, ldc: ldc, a, lda: k, panels, m: m, k: k, epilogue)
+                            }
+                        }
+                    }
+                }
+            }
+            for r in 0...m {
+                for j in 0..<ldc {
+                    guard r < m, j < n else {
+                        #expect(c[r * ldc + j] == start[r * ldc + j], "[\(r), \(j)] outside the product was written")
+                        continue
+                    }
+                    var sum = 0.0
+                    for i in 0..<k { sum += Double(a[r * k + i]) * Double(b[i * n + j]) }
+                    let expected = gathered
+                        ? 0.25 * sum + Double(source[Int(index[r]) * sourceStride + j])
+                        : Double(scales[r]) * sum
+                    #expect(abs(Double(c[r * ldc + j]) - expected) < 1e-4 * max(1, Double(k).squareRoot()), "\(shape) [\(r), \(j)] gathered \(gathered) packed \(packed)")
+                }
+            }
+        }
+    }
+
+    /// packTransposed copies exactly (8 x 8 register blocks, and element by element where rows or
+    /// depth are not a multiple of 8), from a matrix wider than the packed depth, zero padding
+    /// the last panel.
+    @Test(arguments: [(16, 64), (33, 9), (8, 8), (7, 15), (40, 24), (130, 17)])
+    func packTransposedIsAnExactTranspose(rows: Int, depth: Int) {
+        var generator = SplitMix64(state: UInt64(rows * 100 + depth))
+        let ldm = depth + 5
+        let matrix = uniform(rows * ldm, &generator)
+        var packed = [Float](repeating: .nan, count: packedCount(rows: rows, depth: depth))
+        let panels = packed.withUnsafeMutableBufferPointer { packTransposed(matrix, ldm: ldm, rows: rows, depth: depth, into: $0.baseAddress!) }
+        #expect(panels.columns == rows && panels.padded)
+        for p in 0..<((rows + 15) / 16) {
+            for i in 0..<depth {
+                for j in 0..<16 {
+                    let row = p * 16 + j
+                    let value = packed[p * 16 * depth + i * 16 + j]
+                    #expect(value == (row < rows ? matrix[row * ldm + i] : 0), "panel \(p) [\(i), \(j)]")
+                }
+            }
+        }
+    }
+}
+
 /// `count` floats uniform in [-1, 1) from `generator`: a test operand.
 private func uniform(_ count: Int, _ generator: inout SplitMix64) -> [Float] {
     (0..<count).map { _ in Float.random(in: -1..<1, using: &generator) }

@@ -49,9 +49,11 @@ func attentionForward(
         sums.update(repeating: 0, count: queries)
         exponentiateColumns(scores, rows: keys, columns: queries, maxima: maxima, sums: sums)
         let valuePanels = packRows(v + column, ldm: ldv, rows: keys, columns: dimHead, into: packedValues)
-        panelGEMM(out + column, ldc: ldo, scores, lda: queries, valuePanels, m: queries, k: keys, transposedA: true)
-        for r in 0..<queries {
-            scale(out + (r &* ldo &+ column), count: dimHead, by: 1 / sums[r])
-        }
+        // Each query's output row normalized as it is stored (the maxima are spent by now).
+        let reciprocals = maxima
+        for r in 0..<queries { reciprocals[r] = 1 / sums[r] }
+        panelGEMM(
+            out + column, ldc: ldo, scores, lda: queries, valuePanels, m: queries, k: keys,
+            Epilogue(rowScale: reciprocals), transposedA: true)
     }
 }

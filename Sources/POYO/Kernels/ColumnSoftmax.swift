@@ -48,6 +48,19 @@ func exponentiateColumns(
     _ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int, maxima: UnsafePointer<Float>, sums: UnsafeMutablePointer<Float>,
     aggregated: UnsafeMutablePointer<Float>? = nil, slotOfRow: UnsafePointer<Int32>? = nil
 ) {
+    if let aggregated, let slotOfRow {
+        exponentiateStripes(x, rows: rows, columns: columns, maxima: maxima, sums: sums, aggregated: aggregated, slotOfRow: slotOfRow)
+    } else {
+        exponentiateStripes(x, rows: rows, columns: columns, maxima: maxima, sums: sums, aggregated: nil, slotOfRow: nil)
+    }
+}
+
+/// `exponentiateColumns` with or without `aggregated`, each its own loop (inlined twice).
+@inline(__always)
+private func exponentiateStripes(
+    _ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int, maxima: UnsafePointer<Float>, sums: UnsafeMutablePointer<Float>,
+    aggregated: UnsafeMutablePointer<Float>?, slotOfRow: UnsafePointer<Int32>?
+) {
     let raw = UnsafeMutableRawPointer(x)
     var c = 0
     while c &+ 16 <= columns {

@@ -22,12 +22,33 @@ struct Panels {
     let padded: Bool
 }
 
-/// What is done to each tile of A · B when it is stored: `C = alpha (A B) + bias (+ C)`.
+/// What is done to each tile of A · B when it is stored: `C = alpha (A B) + bias (+ C)`, with
+/// alpha per row or one added row per row of C instead where given.
 struct Epilogue {
     var alpha: Float = 1
     /// [N], added to every row.
     var bias: UnsafePointer<Float>? = nil
     var accumulate = false
+    /// Added to row r of the tile instead of C's own row (in place of `accumulate`).
+    var gathered: GatheredRows? = nil
+    /// [M]: row r is scaled by rowScale[r] instead of alpha (softmax weights normalized as the
+    /// value product is stored).
+    var rowScale: UnsafePointer<Float>? = nil
+}
+
+/// Rows added by the epilogue, picked per row of C: row r gets `base + Int(index[r]) * stride`
+/// (the encoder's per-slot score rows under each token's scores, `slotAttentionForward`), read
+/// as each tile is stored instead of copied under the product first.
+struct GatheredRows {
+    let base: UnsafePointer<Float>
+    /// [m]: the row of `base` for each row of C.
+    let index: UnsafePointer<Int32>
+    let stride: Int
+
+    /// The row added to C's row r at `column`.
+    @inline(__always) func row(_ r: Int, column: Int) -> UnsafePointer<Float> {
+        base + (Int(index[r]) &* stride &+ column)
+    }
 }
 
 /// c[m, n] = epilogue(a[m, k] · B), a row-major with row stride `lda`, c with `ldc`.
@@ -55,7 +76,7 @@ func panelGEMM(
         let column = fullPanels &* 16
         unpaddedTail(
             c + column, ldc: ldc, a, lda: lda, transposedA: transposedA, b.base + fullPanels &* b.panelStride, ldb: b.ldb, m: m, k: k,
-            width: b.columns &- column, epilogue, bias: epilogue.bias.map { $0 + column })
+            width: b.columns &- column, column: column, epilogue, bias: epilogue.bias.map { $0 + column })
     }
     guard fullPanels > 0 else { return }
     let packed = threadPackBuffer()
@@ -63,7 +84,8 @@ func panelGEMM(
     var chunkStart = 0
     while chunkStart < k {
         let depth = min(kChunk, k &- chunkStart)
-        let chunkEpilogue = chunkStart == 0 ? epilogue : Epilogue(alpha: epilogue.alpha, bias: nil, accumulate: true)
+        // Later chunks add to what the first stored (its bias and gathered rows included).
+        let chunkEpilogue = chunkStart == 0 ? epilogue : Epilogue(alpha: epilogue.alpha, bias: nil, accumulate: true, rowScale: epilogue.rowScale)
         var row = 0
         while row < m {
             let rows = min(6, m &- row)
@@ -79,9 +101,9 @@ func panelGEMM(
                 let target = c + (row &* ldc &+ column)
                 let bias = chunkEpilogue.bias.map { $0 + column }
                 if packRows || transposedA {
-                    rowTile(Packed.self, rows: rows, width: width, k: depth, source, rowStride: rowStride, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
+                    rowTile(Packed.self, rows: rows, width: width, k: depth, source, rowStride: rowStride, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias, at: (row, column))
                 } else {
-                    rowTile(InPlace.self, rows: rows, width: width, k: depth, source, rowStride: rowStride, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias)
+                    rowTile(InPlace.self, rows: rows, width: width, k: depth, source, rowStride: rowStride, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias, at: (row, column))
                 }
             }
             row &+= 6
@@ -95,15 +117,15 @@ func panelGEMM(
 private func rowTile<S: TileSource>(
     _ source: S.Type, rows: Int, width: Int, k: Int,
     _ a: UnsafePointer<Float>, rowStride: Int, _ b: UnsafePointer<Float>, ldb: Int,
-    _ c: UnsafeMutablePointer<Float>, ldc: Int, _ epilogue: Epilogue, bias: UnsafePointer<Float>?
+    _ c: UnsafeMutablePointer<Float>, ldc: Int, _ epilogue: Epilogue, bias: UnsafePointer<Float>?, at origin: (row: Int, column: Int)
 ) {
     switch rows {
-    case 6: microTile(Rows6.self, S.self, width: width, k: k, a, rowStride: rowStride, b, ldb: ldb, c, ldc: ldc, epilogue, bias: bias)
-    case 5: microTile(Rows5.self, S.self, width: width, k: k, a, rowStride: rowStride, b, ldb: ldb, c, ldc: ldc, epilogue, bias: bias)
-    case 4: microTile(Rows4.self, S.self, width: width, k: k, a, rowStride: rowStride, b, ldb: ldb, c, ldc: ldc, epilogue, bias: bias)
-    case 3: microTile(Rows3.self, S.self, width: width, k: k, a, rowStride: rowStride, b, ldb: ldb, c, ldc: ldc, epilogue, bias: bias)
-    case 2: microTile(Rows2.self, S.self, width: width, k: k, a, rowStride: rowStride, b, ldb: ldb, c, ldc: ldc, epilogue, bias: bias)
-    default: microTile(Rows1.self, S.self, width: width, k: k, a, rowStride: rowStride, b, ldb: ldb, c, ldc: ldc, epilogue, bias: bias)
+    case 6: microTile(Rows6.self, S.self, width: width, k: k, a, rowStride: rowStride, b, ldb: ldb, c, ldc: ldc, epilogue, bias: bias, at: origin)
+    case 5: microTile(Rows5.self, S.self, width: width, k: k, a, rowStride: rowStride, b, ldb: ldb, c, ldc: ldc, epilogue, bias: bias, at: origin)
+    case 4: microTile(Rows4.self, S.self, width: width, k: k, a, rowStride: rowStride, b, ldb: ldb, c, ldc: ldc, epilogue, bias: bias, at: origin)
+    case 3: microTile(Rows3.self, S.self, width: width, k: k, a, rowStride: rowStride, b, ldb: ldb, c, ldc: ldc, epilogue, bias: bias, at: origin)
+    case 2: microTile(Rows2.self, S.self, width: width, k: k, a, rowStride: rowStride, b, ldb: ldb, c, ldc: ldc, epilogue, bias: bias, at: origin)
+    default: microTile(Rows1.self, S.self, width: width, k: k, a, rowStride: rowStride, b, ldb: ldb, c, ldc: ldc, epilogue, bias: bias, at: origin)
     }
 }
 
@@ -146,7 +168,7 @@ enum Rows6: TileRows { static var rows: Int { 6 } }
 private func microTile<R: TileRows, S: TileSource>(
     _: R.Type, _: S.Type, width: Int, k: Int,
     _ a: UnsafePointer<Float>, rowStride: Int, _ b: UnsafePointer<Float>, ldb: Int,
-    _ c: UnsafeMutablePointer<Float>, ldc: Int, _ epilogue: Epilogue, bias: UnsafePointer<Float>?
+    _ c: UnsafeMutablePointer<Float>, ldc: Int, _ epilogue: Epilogue, bias: UnsafePointer<Float>?, at origin: (row: Int, column: Int)
 ) {
     let rows = R.rows
     var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
@@ -203,33 +225,37 @@ private func microTile<R: TileRows, S: TileSource>(
             bias1 = partialLoad(bias + 8, count: width &- 8)
         }
     }
-    storeRow(c, c00, c01, width: width, epilogue, bias0, bias1)
-    if rows > 1 { storeRow(c + ldc, c10, c11, width: width, epilogue, bias0, bias1) }
-    if rows > 2 { storeRow(c + 2 &* ldc, c20, c21, width: width, epilogue, bias0, bias1) }
-    if rows > 3 { storeRow(c + 3 &* ldc, c30, c31, width: width, epilogue, bias0, bias1) }
-    if rows > 4 { storeRow(c + 4 &* ldc, c40, c41, width: width, epilogue, bias0, bias1) }
-    if rows > 5 { storeRow(c + 5 &* ldc, c50, c51, width: width, epilogue, bias0, bias1) }
+    storeRow(c, c00, c01, width: width, epilogue, bias0, bias1, row: origin.row, column: origin.column)
+    if rows > 1 { storeRow(c + ldc, c10, c11, width: width, epilogue, bias0, bias1, row: origin.row &+ 1, column: origin.column) }
+    if rows > 2 { storeRow(c + 2 &* ldc, c20, c21, width: width, epilogue, bias0, bias1, row: origin.row &+ 2, column: origin.column) }
+    if rows > 3 { storeRow(c + 3 &* ldc, c30, c31, width: width, epilogue, bias0, bias1, row: origin.row &+ 3, column: origin.column) }
+    if rows > 4 { storeRow(c + 4 &* ldc, c40, c41, width: width, epilogue, bias0, bias1, row: origin.row &+ 4, column: origin.column) }
+    if rows > 5 { storeRow(c + 5 &* ldc, c50, c51, width: width, epilogue, bias0, bias1, row: origin.row &+ 5, column: origin.column) }
 }
 
 @inline(__always)
 private func storeRow(
-    _ c: UnsafeMutablePointer<Float>, _ low: SIMD8<Float>, _ high: SIMD8<Float>, width: Int,
-    _ epilogue: Epilogue, _ bias0: SIMD8<Float>, _ bias1: SIMD8<Float>
+    _ c: UnsafeMutablePointer<Float>, _ low0: SIMD8<Float>, _ high0: SIMD8<Float>, width: Int,
+    _ epilogue: Epilogue, _ bias0: SIMD8<Float>, _ bias1: SIMD8<Float>, row: Int, column: Int
 ) {
-    var low = low * epilogue.alpha + bias0
-    var high = high * epilogue.alpha + bias1
+    let alpha = epilogue.rowScale.map { $0[row] } ?? epilogue.alpha
+    var low = bias0.addingProduct(low0, alpha)
+    var high = bias1.addingProduct(high0, alpha)
     let raw = UnsafeMutableRawPointer(c)
+    // What the row is added to: a gathered row, C's own row (accumulate), or nothing.
+    let base = epilogue.gathered.map { UnsafeRawPointer($0.row(row, column: column)) } ?? (epilogue.accumulate ? UnsafeRawPointer(raw) : nil)
     if width == 16 {
-        if epilogue.accumulate {
-            low += raw.loadUnaligned(as: SIMD8<Float>.self)
-            high += raw.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+        if let base {
+            low += base.loadUnaligned(as: SIMD8<Float>.self)
+            high += base.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
         }
         raw.storeBytes(of: low, as: SIMD8<Float>.self)
         raw.storeBytes(of: high, toByteOffset: 32, as: SIMD8<Float>.self)
     } else {
+        let added = base?.assumingMemoryBound(to: Float.self)
         for j in 0..<width {
             let value = j < 8 ? low[j] : high[j &- 8]
-            c[j] = epilogue.accumulate ? c[j] + value : value
+            c[j] = added.map { $0[j] + value } ?? value
         }
     }
 }
@@ -245,16 +271,21 @@ private func partialLoad(_ p: UnsafePointer<Float>, count: Int) -> SIMD8<Float> 
 /// multiple of 16): plain loops, for model shapes off the fast path.
 private func unpaddedTail(
     _ c: UnsafeMutablePointer<Float>, ldc: Int, _ a: UnsafePointer<Float>, lda: Int, transposedA: Bool,
-    _ b: UnsafePointer<Float>, ldb: Int, m: Int, k: Int, width: Int, _ epilogue: Epilogue, bias: UnsafePointer<Float>?
+    _ b: UnsafePointer<Float>, ldb: Int, m: Int, k: Int, width: Int, column: Int, _ epilogue: Epilogue, bias: UnsafePointer<Float>?
 ) {
     let rowStep = transposedA ? 1 : lda, depthStep = transposedA ? lda : 1
     for r in 0..<m {
         for j in 0..<width {
             var sum: Float = 0
             for i in 0..<k { sum += a[r &* rowStep &+ i &* depthStep] * b[i &* ldb &+ j] }
-            let value = epilogue.alpha * sum + (bias?[j] ?? 0)
+            let alpha = epilogue.rowScale.map { $0[r] } ?? epilogue.alpha
+            let value = alpha * sum + (bias?[j] ?? 0)
             let out = c + (r &* ldc &+ j)
-            out.pointee = epilogue.accumulate ? out.pointee + value : value
+            if let gathered = epilogue.gathered {
+                out.pointee = gathered.row(r, column: column &+ j).pointee + value
+            } else {
+                out.pointee = epilogue.accumulate ? out.pointee + value : value
+            }
         }
     }
 }
@@ -271,9 +302,25 @@ func packTransposed(
         let panel = packed + p &* 16 &* depth
         let first = p &* 16
         let width = min(16, count &- first)
-        for j in 0..<width {
+        var j = 0
+        // Blocks of 8 rows x 8 columns transposed in registers, 3x fewer instructions than
+        // element by element; what is left (depth or rows not a multiple of 8) element by element.
+        while j &+ 8 <= width {
+            var i = 0
+            while i &+ 8 <= depth {
+                transpose8x8(matrix + ((first &+ j) &* ldm &+ i), ldm: ldm, into: panel + (i &* 16 &+ j), ldo: 16)
+                i &+= 8
+            }
+            for row in j..<(j &+ 8) {
+                let source = matrix + (first &+ row) &* ldm
+                for d in i..<depth { panel[d &* 16 &+ row] = source[d] }
+            }
+            j &+= 8
+        }
+        while j < width {
             let source = matrix + (first &+ j) &* ldm
             for i in 0..<depth { panel[i &* 16 &+ j] = source[i] }
+            j &+= 1
         }
         if width < 16 {
             for i in 0..<depth {
@@ -282,6 +329,33 @@ func packTransposed(
         }
     }
     return Panels(base: packed, panelStride: 16 &* depth, ldb: 16, columns: count, padded: true)
+}
+
+/// out[c * ldo + r] = a[r * ldm + c] for r, c < 8: an 8 x 8 block transposed in AVX2 registers
+/// (unpack within 128-bit lanes, shuffle pairs, swap lane halves; LLVM turns the lane-picking
+/// initializers into vunpck/vshufps/vperm2f128).
+@inline(__always)
+func transpose8x8(_ a: UnsafePointer<Float>, ldm: Int, into out: UnsafeMutablePointer<Float>, ldo: Int) {
+    let raw = UnsafeRawPointer(a)
+    @inline(__always) func row(_ r: Int) -> SIMD8<Float> { raw.loadUnaligned(fromByteOffset: r &* ldm &* 4, as: SIMD8<Float>.self) }
+    @inline(__always) func low(_ x: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> { SIMD8(x[0], y[0], x[1], y[1], x[4], y[4], x[5], y[5]) }
+    @inline(__always) func high(_ x: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> { SIMD8(x[2], y[2], x[3], y[3], x[6], y[6], x[7], y[7]) }
+    @inline(__always) func even(_ x: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> { SIMD8(x[0], x[1], y[0], y[1], x[4], x[5], y[4], y[5]) }
+    @inline(__always) func odd(_ x: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> { SIMD8(x[2], x[3], y[2], y[3], x[6], x[7], y[6], y[7]) }
+    let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3), r4 = row(4), r5 = row(5), r6 = row(6), r7 = row(7)
+    let t0 = low(r0, r1), t1 = high(r0, r1), t2 = low(r2, r3), t3 = high(r2, r3)
+    let t4 = low(r4, r5), t5 = high(r4, r5), t6 = low(r6, r7), t7 = high(r6, r7)
+    let u0 = even(t0, t2), u1 = odd(t0, t2), u2 = even(t1, t3), u3 = odd(t1, t3)
+    let u4 = even(t4, t6), u5 = odd(t4, t6), u6 = even(t5, t7), u7 = odd(t5, t7)
+    let target = UnsafeMutableRawPointer(out), stride = ldo &* 4
+    target.storeBytes(of: SIMD8(lowHalf: u0.lowHalf, highHalf: u4.lowHalf), as: SIMD8<Float>.self)
+    target.storeBytes(of: SIMD8(lowHalf: u1.lowHalf, highHalf: u5.lowHalf), toByteOffset: stride, as: SIMD8<Float>.self)
+    target.storeBytes(of: SIMD8(lowHalf: u2.lowHalf, highHalf: u6.lowHalf), toByteOffset: 2 &* stride, as: SIMD8<Float>.self)
+    target.storeBytes(of: SIMD8(lowHalf: u3.lowHalf, highHalf: u7.lowHalf), toByteOffset: 3 &* stride, as: SIMD8<Float>.self)
+    target.storeBytes(of: SIMD8(lowHalf: u0.highHalf, highHalf: u4.highHalf), toByteOffset: 4 &* stride, as: SIMD8<Float>.self)
+    target.storeBytes(of: SIMD8(lowHalf: u1.highHalf, highHalf: u5.highHalf), toByteOffset: 5 &* stride, as: SIMD8<Float>.self)
+    target.storeBytes(of: SIMD8(lowHalf: u2.highHalf, highHalf: u6.highHalf), toByteOffset: 6 &* stride, as: SIMD8<Float>.self)
+    target.storeBytes(of: SIMD8(lowHalf: u3.highHalf, highHalf: u7.highHalf), toByteOffset: 7 &* stride, as: SIMD8<Float>.self)
 }
 
 /// Copies the row-major [rows, columns] matrix (row stride `ldm`) into zero-padded panels of 16

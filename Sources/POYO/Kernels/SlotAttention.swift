@@ -4,7 +4,7 @@
 /// A token's key and value are `to_kv(LN(unit_emb[u] + token_type_emb[t]))` rotated by the
 /// token's time, and only the first `rotated` columns of a head carry a rotation. So:
 /// - the unrotated part of a score is `q_unrot(latent index) · k_unrot(slot)`: one row of
-///   `slotScores` ([slots, latents], scale included) per slot, copied under each token's scores;
+///   `slotScores` ([slots, latents], scale included) per slot, added to each token's scores;
 /// - the unrotated part of the output is `Σ_j p_ij v_unrot(slot(j)) = Σ_slot (Σ_{j in slot} p_ij) v_unrot(slot)`:
 ///   the softmax weights are summed per slot (`aggregated`, [slots, latents]) and multiplied by
 ///   `slotValues` ([slots, unrotated]) once at the end of a key range;
@@ -61,13 +61,12 @@ func slotAttentionForward(
     var start = range.lowerBound
     while start < range.upperBound {
         let count = min(keyBlock, range.upperBound &- start)
-        // Scores [count, latents]: the slot's unrotated part, plus the rotated product.
-        for r in 0..<count {
-            (scores + r &* latents).update(from: head.slotScores + Int(head.tokenSlot[start &+ r]) &* latents, count: latents)
-        }
+        // Scores [count, latents]: the rotated product plus the slot's unrotated part, added as
+        // each tile is stored.
         panelGEMM(
             scores, ldc: latents, head.keys + start &* head.rotated, lda: head.rotated, head.queryPanels,
-            m: count, k: head.rotated, Epilogue(alpha: head.scale, accumulate: true))
+            m: count, k: head.rotated,
+            Epilogue(alpha: head.scale, gathered: GatheredRows(base: head.slotScores, index: head.tokenSlot + start, stride: latents)))
 
         columnMaxima(scores, rows: count, columns: latents, into: blockMaxima)
         var grew = false
