@@ -34,6 +34,14 @@ struct Epilogue {
     /// [M]: row r is scaled by rowScale[r] instead of alpha (softmax weights normalized as the
     /// value product is stored).
     var rowScale: UnsafePointer<Float>? = nil
+
+    /// The factor of row r of A · B.
+    @inline(__always) func alpha(row r: Int) -> Float { rowScale.map { $0[r] } ?? alpha }
+
+    /// What row r is added to at `column`: its gathered row, C's own row `own` (accumulate), or nothing.
+    @inline(__always) func addend(row r: Int, column: Int, own: UnsafePointer<Float>) -> UnsafePointer<Float>? {
+        gathered.map { $0.row(r, column: column) } ?? (accumulate ? own : nil)
+    }
 }
 
 /// Rows added by the epilogue, picked per row of C: row r gets `base + Int(index[r]) * stride`
@@ -238,21 +246,20 @@ private func storeRow(
     _ c: UnsafeMutablePointer<Float>, _ low0: SIMD8<Float>, _ high0: SIMD8<Float>, width: Int,
     _ epilogue: Epilogue, _ bias0: SIMD8<Float>, _ bias1: SIMD8<Float>, row: Int, column: Int
 ) {
-    let alpha = epilogue.rowScale.map { $0[row] } ?? epilogue.alpha
+    let alpha = epilogue.alpha(row: row)
     var low = bias0.addingProduct(low0, alpha)
     var high = bias1.addingProduct(high0, alpha)
     let raw = UnsafeMutableRawPointer(c)
-    // What the row is added to: a gathered row, C's own row (accumulate), or nothing.
-    let base = epilogue.gathered.map { UnsafeRawPointer($0.row(row, column: column)) } ?? (epilogue.accumulate ? UnsafeRawPointer(raw) : nil)
+    let added = epilogue.addend(row: row, column: column, own: c)
     if width == 16 {
-        if let base {
+        if let added {
+            let base = UnsafeRawPointer(added)
             low += base.loadUnaligned(as: SIMD8<Float>.self)
             high += base.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
         }
         raw.storeBytes(of: low, as: SIMD8<Float>.self)
         raw.storeBytes(of: high, toByteOffset: 32, as: SIMD8<Float>.self)
     } else {
-        let added = base?.assumingMemoryBound(to: Float.self)
         for j in 0..<width {
             let value = j < 8 ? low[j] : high[j &- 8]
             c[j] = added.map { $0[j] + value } ?? value
@@ -278,14 +285,9 @@ private func unpaddedTail(
         for j in 0..<width {
             var sum: Float = 0
             for i in 0..<k { sum += a[r &* rowStep &+ i &* depthStep] * b[i &* ldb &+ j] }
-            let alpha = epilogue.rowScale.map { $0[r] } ?? epilogue.alpha
-            let value = alpha * sum + (bias?[j] ?? 0)
+            let value = epilogue.alpha(row: r) * sum + (bias?[j] ?? 0)
             let out = c + (r &* ldc &+ j)
-            if let gathered = epilogue.gathered {
-                out.pointee = gathered.row(r, column: column &+ j).pointee + value
-            } else {
-                out.pointee = epilogue.accumulate ? out.pointee + value : value
-            }
+            out.pointee = epilogue.addend(row: r, column: column &+ j, own: out).map { $0.pointee + value } ?? value
         }
     }
 }

@@ -106,8 +106,3 @@ func maximum(_ x: UnsafePointer<Float>, count: Int) -> Float {
 func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
     for i in 0..<count { x[i] *= factor }
 }
-
-/// y[i] += x[i] for i < count.
-func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
-    for i in 0..<count { y[i] += x[i] }
-}
