@@ -8,7 +8,8 @@
 /// - the unrotated part of the output is `Σ_j p_ij v_unrot(slot(j)) = Σ_slot (Σ_{j in slot} p_ij) v_unrot(slot)`:
 ///   the softmax weights are summed per slot (`aggregated`, [slots, latents]) and multiplied by
 ///   `slotValues` ([slots, unrotated]) once at the end of a key range;
-/// - only the rotated halves of the keys and values are per token (`keys`, `values`: [N, rotated]).
+/// - only the rotated halves of the keys and values are per token (`keys`: rotated per key block,
+///   just before use, into L1/L2-resident buffers).
 /// For poyo_1.3M (200 units at 20 Hz, 2 heads) that is 0.15 GFLOP per window instead of 0.23.
 ///
 /// Scores are kept transposed, [keys, latents]: the latents' running maxima and sums are then
@@ -19,9 +20,8 @@
 struct SlotAttentionHead {
     /// Qᵀ of the head's rotated columns, rotated by the latent times: [rotated, latents] panels.
     var queryPanels: Panels
-    /// [N, rotated] each: the tokens' rotated key and value columns of this head, rotated.
-    var keys: UnsafePointer<Float>
-    var values: UnsafePointer<Float>
+    /// The tokens' rotated key and value columns of this head, computed per key block.
+    var keys: SlotHeadKeys
     /// [N]: the slot of each token.
     var tokenSlot: UnsafePointer<Int32>
     /// [slots, latents]: scale · q_unrot(latent index of each latent) · k_unrot(slot).
@@ -34,6 +34,25 @@ struct SlotAttentionHead {
     var unrotated: Int
     /// 1 / sqrt(dim_head).
     var scale: Float
+}
+
+/// A head's rotated key and value columns for a block of tokens, computed from the tokens' table
+/// rows and angles (`TokenKeyValues.rotateHalves`) into `keys` and `values` ([key block, rotated]
+/// each, the thread's own scratch) just before the block's score product reads them: they stay
+/// in L1/L2 instead of a [heads, N, rotated] pair of arrays (2.25 MB for poyo_1.3M at 200 units x
+/// 20 Hz) written by one pass and read back by the next (2.0-2.7 % of a window at 1 thread).
+struct SlotHeadKeys {
+    let tokens: TokenKeyValues
+    let head: Int
+    let keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>
+
+    /// Rotates the tokens `range` (at most a key block) into rows 0..<range.count of `keys` and `values`.
+    func fill(_ range: Range<Int>, rotated: Int) {
+        for j in range {
+            let row = (j &- range.lowerBound) &* rotated
+            tokens.rotateHalves(of: j, head: head, keys: keys + row, values: values + row)
+        }
+    }
 }
 
 /// Attends the latents of `head` to its keys `range` (in blocks of `keyBlock` keys), updating the
@@ -61,10 +80,12 @@ func slotAttentionForward(
     var start = range.lowerBound
     while start < range.upperBound {
         let count = min(keyBlock, range.upperBound &- start)
+        head.keys.fill(start..<(start &+ count), rotated: head.rotated)
+        let blockKeys = head.keys.keys, blockValues = head.keys.values
         // Scores [count, latents]: the rotated product plus the slot's unrotated part, added as
         // each tile is stored.
         panelGEMM(
-            scores, ldc: latents, head.keys + start &* head.rotated, lda: head.rotated, head.queryPanels,
+            scores, ldc: latents, blockKeys, lda: head.rotated, head.queryPanels,
             m: count, k: head.rotated,
             Epilogue(alpha: head.scale, gathered: GatheredRows(base: head.slotScores, index: head.tokenSlot + start, stride: latents)))
 
@@ -89,7 +110,7 @@ func slotAttentionForward(
             aggregated: aggregated, slotOfRow: head.tokenSlot + start)
         // The rotated value columns: out[:, :rotated] += pᵀ · values.
         panelGEMM(
-            out, ldc: ldo, scores, lda: latents, Panels(head.values + start &* head.rotated, ldb: head.rotated, columns: head.rotated),
+            out, ldc: ldo, scores, lda: latents, Panels(blockValues, ldb: head.rotated, columns: head.rotated),
             m: latents, k: count, Epilogue(accumulate: true), transposedA: true)
         start &+= count
     }

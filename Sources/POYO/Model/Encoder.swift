@@ -3,7 +3,7 @@ extension POYOModel {
     /// attention output, [L, cross inner] (rotated by the latent times). `process` adds its output
     /// projection and feed-forward (`latents += to_out(attended); latents += enc_ffn(latents)`) in
     /// its first row blocks. Returns the latent stream [L, dim] and `attended`, in scratch.
-    /// Parallel regions: the tokens' K/V gather in blocks, the attention per head.
+    /// Parallel regions: the tokens' angles (or, on the general path, their K/V) in blocks, the attention per head.
     func encode(_ w: ModelWindow) -> (latents: UnsafeMutablePointer<Float>, attended: UnsafeMutablePointer<Float>) {
         let h = hyperparameters
         let dim = h.dim

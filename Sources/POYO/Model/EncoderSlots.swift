@@ -1,15 +1,14 @@
 extension POYOModel {
     /// The tokens `first...` of `w` that are not masked, for `attendSlots`: each token's slot
     /// (its (unit, token type), numbered in order of first appearance in this window:
-    /// `scratch.tokenSlot`, `scratch.slotKeys`) and the rotated columns of its key and value,
-    /// rotated by its time, head by head ([heads, N', rotated] in `scratch.keys` / `scratch.values`).
+    /// `scratch.tokenSlot`, `scratch.slotKeys`) and its angle tables (`scratch.tokenCos`,
+    /// `scratch.tokenSin`; each head's attention rotates its keys and values per key block, `SlotHeadKeys`).
     /// The first `prefixTokens` tokens (start/end tokens attended here, not resumed from the cache)
     /// get their slots after all others, so that the slots of the tokens after them, and with them
     /// every sum over slots, are the same whether the start/end state was cached or not. Returns N'.
     func gatherSlotTokens(_ w: ModelWindow, first: Int, prefixTokens: Int) -> Int {
         let h = hyperparameters
-        let dim = h.dim, heads = h.crossHeads
-        let width = rotary.tableWidth
+        let dim = h.dim
         let types = UnitKeyValueTable.tokenTypes
         let s = scratch
         let tokens = collectTokens(w, first: first)
@@ -62,8 +61,7 @@ extension POYOModel {
         swap(&slotOfKey, &s.slotOfKey)
         swap(&slotKeys, &s.slotKeys)
         swap(&tokenSlot, &s.tokenSlot)
-        let keys = s.keys.reserve(heads * tokens * width), values = s.values.reserve(heads * tokens * width)
-        withTokenKeyValues(w) { pool.forEachBlock(of: tokens, granule: 64, RotatedHalves(tokens: $0, count: tokens, keys: keys, values: values)) }
+        withTokenKeyValues(w) { pool.forEachBlock(of: tokens, granule: 64, TokenAngles(tokens: $0)) }
         return tokens
     }
 
@@ -92,12 +90,15 @@ extension POYOModel {
             s.slotKeys.withUnsafeBufferPointer { slotKeys in
                 latentQueries.withUnsafeBufferPointer { latentQueries in
                     w.latentIndex.withUnsafeBufferPointer { latentIndex in
-                        pool.run(tasks: heads, SlotAttentionHeads(
-                            table: unitKeyValues, scratch: s.workers, queries: queries, latentQueries: latentQueries.baseAddress!,
-                            latentIndex: latentIndex.baseAddress!, slotKeys: slotKeys.baseAddress!, slots: slots, tokenSlot: tokenSlot.baseAddress!,
-                            keys: s.keys.pointer, values: s.values.pointer, tokens: tokens, count: count, dimHead: dimHead, inner: inner,
-                            groups: groups, rotated: rotated, scale: scale, keyBlock: keyBlock, prefix: prefix, cached: cached,
-                            attended: attended, sums: sums, maxima: maxima, cacheOut: cacheOut, cacheSums: cacheSums, cacheMaxima: cacheMaxima))
+                        // The tokens' angle tables, as `gatherSlotTokens` filled them.
+                        withTokenKeyValues(w) { tokenKeyValues in
+                            pool.run(tasks: heads, SlotAttentionHeads(
+                                tokenKeyValues: tokenKeyValues, table: unitKeyValues, scratch: s.workers, queries: queries,
+                                latentQueries: latentQueries.baseAddress!, latentIndex: latentIndex.baseAddress!, slotKeys: slotKeys.baseAddress!,
+                                slots: slots, tokenSlot: tokenSlot.baseAddress!, tokens: tokens, count: count, dimHead: dimHead, inner: inner,
+                                groups: groups, rotated: rotated, scale: scale, keyBlock: keyBlock, prefix: prefix, cached: cached,
+                                attended: attended, sums: sums, maxima: maxima, cacheOut: cacheOut, cacheSums: cacheSums, cacheMaxima: cacheMaxima))
+                        }
                     }
                 }
             }
@@ -106,69 +107,59 @@ extension POYOModel {
     }
 }
 
-/// The slot gather: each token's rotated key and value columns, head by head ([heads, N, rotated]).
-private struct RotatedHalves: ParallelRows {
+/// The slot gather's region: the tokens' angle tables, in blocks (each head's attention then
+/// rotates its key blocks with them, `SlotHeadKeys`).
+private struct TokenAngles: ParallelRows {
     let tokens: TokenKeyValues
-    let count: Int
-    let keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>
 
     func run(rows block: Range<Int>, worker: Int) {
         tokens.angles(block)
-        let width = tokens.rotary.tableWidth, inner = tokens.inner, dimHead = tokens.dimHead
-        if width == 32 {
-            // poyo_1.3M's shape (dim_head 64): the token's angles loaded once for its 2 x heads
-            // rotations, in registers (the general `rotate` reloads them per call).
-            for j in block { rotate32(j, width: width, inner: inner, dimHead: dimHead) }
-            return
-        }
-        for j in block {
-            let kv = tokens.row(of: j)
-            let c = tokens.cosines + j * width, sn = tokens.sines + j * width
-            for head in 0..<tokens.heads {
-                let row = (head * count + j) * width
-                tokens.rotary.rotate(keys + row, ldx: width, rows: 1, heads: 1, dimHead: width, cos: c, sin: sn, from: kv + head * dimHead)
-                tokens.rotary.rotate(values + row, ldx: width, rows: 1, heads: 1, dimHead: width, cos: c, sin: sn, from: kv + inner + head * dimHead)
-            }
-        }
     }
 }
 
-extension RotatedHalves {
-    /// Token j's rotated key and value columns (32 per head), as `RotaryFrequencies.rotate` computes
-    /// them (pair p: (x0 c - x1 s, x1 c + x0 s), the sine table already signed).
+extension TokenKeyValues {
+    /// Token j's rotated key and value columns of `head` (`rotary.tableWidth` each) into `keys` and
+    /// `values`, as `RotaryFrequencies.rotate` computes them (pair p: (x0 c - x1 s, x1 c + x0 s));
+    /// its angles must be filled (`angles`).
     @inline(__always)
-    fileprivate func rotate32(_ j: Int, width: Int, inner: Int, dimHead: Int) {
-        let kv = UnsafeRawPointer(tokens.row(of: j))
-        let c = UnsafeRawPointer(tokens.cosines + j * width), sn = UnsafeRawPointer(tokens.sines + j * width)
-        let c0 = c.loadUnaligned(as: SIMD8<Float>.self), c1 = c.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
-        let c2 = c.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), c3 = c.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
-        let s0 = sn.loadUnaligned(as: SIMD8<Float>.self), s1 = sn.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
-        let s2 = sn.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), s3 = sn.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
+    func rotateHalves(of j: Int, head: Int, keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>) {
+        let width = rotary.tableWidth
+        let kv = row(of: j) + head * dimHead
+        let c = cosines + j * width, sn = sines + j * width
+        guard width == 32 else {
+            rotary.rotate(keys, ldx: width, rows: 1, heads: 1, dimHead: width, cos: c, sin: sn, from: kv)
+            rotary.rotate(values, ldx: width, rows: 1, heads: 1, dimHead: width, cos: c, sin: sn, from: kv + inner)
+            return
+        }
+        // poyo_1.3M's shape (dim_head 64): the angles in registers for the key and the value.
+        let cr = UnsafeRawPointer(c), sr = UnsafeRawPointer(sn)
+        let c0 = cr.loadUnaligned(as: SIMD8<Float>.self), c1 = cr.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+        let c2 = cr.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), c3 = cr.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
+        let s0 = sr.loadUnaligned(as: SIMD8<Float>.self), s1 = sr.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+        let s2 = sr.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), s3 = sr.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
         @inline(__always) func rotated(_ v: SIMD8<Float>, _ cv: SIMD8<Float>, _ sv: SIMD8<Float>) -> SIMD8<Float> {
             (v * cv).addingProduct(SIMD8(v[1], v[0], v[3], v[2], v[5], v[4], v[7], v[6]), sv)
         }
-        @inline(__always) func rotate(into target: UnsafeMutableRawPointer, _ row: Int, from source: Int) {
-            target.storeBytes(of: rotated(kv.loadUnaligned(fromByteOffset: source, as: SIMD8<Float>.self), c0, s0), toByteOffset: row, as: SIMD8<Float>.self)
-            target.storeBytes(of: rotated(kv.loadUnaligned(fromByteOffset: source + 32, as: SIMD8<Float>.self), c1, s1), toByteOffset: row + 32, as: SIMD8<Float>.self)
-            target.storeBytes(of: rotated(kv.loadUnaligned(fromByteOffset: source + 64, as: SIMD8<Float>.self), c2, s2), toByteOffset: row + 64, as: SIMD8<Float>.self)
-            target.storeBytes(of: rotated(kv.loadUnaligned(fromByteOffset: source + 96, as: SIMD8<Float>.self), c3, s3), toByteOffset: row + 96, as: SIMD8<Float>.self)
+        @inline(__always) func rotate(into target: UnsafeMutablePointer<Float>, from source: UnsafePointer<Float>) {
+            let t = UnsafeMutableRawPointer(target), x = UnsafeRawPointer(source)
+            t.storeBytes(of: rotated(x.loadUnaligned(as: SIMD8<Float>.self), c0, s0), as: SIMD8<Float>.self)
+            t.storeBytes(of: rotated(x.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), c1, s1), toByteOffset: 32, as: SIMD8<Float>.self)
+            t.storeBytes(of: rotated(x.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), c2, s2), toByteOffset: 64, as: SIMD8<Float>.self)
+            t.storeBytes(of: rotated(x.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self), c3, s3), toByteOffset: 96, as: SIMD8<Float>.self)
         }
-        for head in 0..<tokens.heads {
-            let row = (head * count + j) * width * 4
-            rotate(into: UnsafeMutableRawPointer(keys), row, from: head * dimHead * 4)
-            rotate(into: UnsafeMutableRawPointer(values), row, from: (inner + head * dimHead) * 4)
-        }
+        rotate(into: keys, from: kv)
+        rotate(into: values, from: kv + inner)
     }
 }
 
 /// `attendSlots`' region, one task per head: the head's slot operands, then its attention over the
 /// start/end tokens (when not cached) and the rest of the tokens.
 private struct SlotAttentionHeads: ParallelTasks {
+    let tokenKeyValues: TokenKeyValues
     let table: UnitKeyValueTable
     let scratch: [AttentionScratch]
     let queries: UnsafeMutablePointer<Float>, latentQueries: UnsafePointer<Float>, latentIndex: UnsafePointer<Int>
     let slotKeys: UnsafePointer<Int>, slots: Int, tokenSlot: UnsafePointer<Int32>
-    let keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>
     let tokens: Int, count: Int, dimHead: Int, inner: Int, groups: Int, rotated: Int
     let scale: Float
     let keyBlock: Int, prefix: Int, cached: Bool
@@ -199,8 +190,11 @@ private struct SlotAttentionHeads: ParallelTasks {
         let queryPanels = packTransposed(
             queries + column, ldm: inner, rows: count, depth: rotated,
             into: scratch.packedKeys.reserve(packedCount(rows: count, depth: rotated)))
+        let headKeys = SlotHeadKeys(
+            tokens: tokenKeyValues, head: head, keys: scratch.blockKeys.reserve(keyBlock * rotated),
+            values: scratch.blockValues.reserve(keyBlock * rotated))
         let operands = SlotAttentionHead(
-            queryPanels: queryPanels, keys: keys + head * tokens * rotated, values: values + head * tokens * rotated,
+            queryPanels: queryPanels, keys: headKeys,
             tokenSlot: tokenSlot, slotScores: slotScores, slotValues: slotV, slots: slots, latents: count,
             rotated: rotated, unrotated: unrotated, scale: scale)
         let out = attended + column, headSums = sums + head * count, headMaxima = maxima + head * count

@@ -3,7 +3,7 @@ final class ForwardScratch {
     var tokenTimes: [Double] = []        // [N'] unmasked input times, seconds
     var tokenSource: [Int] = []          // [N'] the input position of each unmasked token
     let tokenCos = FloatBuffer(), tokenSin = FloatBuffer()     // [N', 2 rotated pairs]
-    let keys = FloatBuffer(), values = FloatBuffer()           // [N', cross inner], rotated (or [heads, N', rotated])
+    let keys = FloatBuffer(), values = FloatBuffer()           // [N', cross inner], rotated (the general path, `gatherTokens`)
     var tokenSlot: [Int32] = []          // [N'] the slot (unit, token type) of each token, numbered per window
     var slotKeys: [Int] = []             // [slots] unit * token types + type of each slot
     /// Per (unit, token type) key: its slot in this window when `slotStamp` equals `stamp`.

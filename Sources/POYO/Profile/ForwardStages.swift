@@ -29,8 +29,8 @@ public enum ForwardStage: Int, CaseIterable, Sendable {
 
     public var name: String {
         switch self {
-        case .encoderInputs: "encoder inputs (K/V gather)"
-        case .encoderAttention: "encoder attention"
+        case .encoderInputs: "encoder inputs (slots, angles)"
+        case .encoderAttention: "encoder attention (K/V rotation in it)"
         case .rowBlocks: "row blocks (out, FFN, q/k/v)"
         case .processAttention: "self-attention heads"
         case .decoder: "decoder + readout"
