@@ -16,7 +16,53 @@ import Testing
         Shape(m: 13, n: 64, k: 130), Shape(m: 128, n: 48, k: 32), Shape(m: 2, n: 90, k: 5),
         // K past one chunk (256), with rows packed (more than 4 panels) and read in place.
         Shape(m: 13, n: 96, k: 600), Shape(m: 7, n: 48, k: 300),
+        // Remainders joined with the last full tile (8 -> 4 + 4, 9 -> 5 + 4), rows packed (10 panels) and in place.
+        Shape(m: 8, n: 16, k: 3), Shape(m: 9, n: 160, k: 40), Shape(m: 15, n: 20, k: 17),
     ]
+
+    /// Row tiles cover 0..<m exactly, 1 to 6 rows each, with no tile of 1 or 2 rows after a full
+    /// one (too few accumulators to cover the FMA latency).
+    @Test func rowTilesCoverEveryRowWithoutNarrowTails() {
+        for m in 1...40 {
+            var row = 0, tiles: [Int] = []
+            while row < m {
+                let rows = tileRows(at: row, of: m)
+                #expect((1...6).contains(rows), "m \(m) at \(row): \(rows) rows")
+                tiles.append(rows)
+                row += rows
+            }
+            #expect(row == m, "m \(m): tiles \(tiles)")
+            if m > 6 { #expect(tiles.allSatisfy { $0 >= 3 }, "m \(m): tiles \(tiles)") }
+        }
+    }
+
+    /// A row of C has the same bits whatever tile computes it: each row computed alone (m = 1)
+    /// equals that row of the whole product, for weights packed (rows packed, 10 panels), B read
+    /// in place and A transposed. (Thread counts split rows differently and must agree bit for bit.)
+    @Test(arguments: [7, 8, 9, 13, 128])
+    func rowsHaveTheSameBitsInEveryTile(m: Int) {
+        var generator = SplitMix64(state: UInt64(m))
+        let n = 160, k = 40, lda = k + 1, ldb = n + 3
+        let a = uniform(m * lda, &generator), transposed = uniform(k * (m + 2), &generator)
+        let weight = uniform(n * k, &generator), b = uniform(k * ldb, &generator)
+        let packed = UnsafeMutablePointer<Float>.allocate(capacity: packedCount(rows: n, depth: k))
+        let inPlaceB = UnsafeMutablePointer<Float>.allocate(capacity: b.count)
+        defer { packed.deallocate(); inPlaceB.deallocate() }
+        inPlaceB.initialize(from: b, count: b.count)
+        let panels = packTransposed(weight, ldm: k, rows: n, depth: k, into: packed)
+        let inPlace = Panels(inPlaceB, ldb: ldb, columns: n)
+        for (name, operand, transposedA) in [("packed", panels, false), ("in place", inPlace, false), ("transposed A", inPlace, true)] {
+            var whole = [Float](repeating: 0, count: m * n), single = [Float](repeating: 0, count: n)
+            let source = transposedA ? transposed : a, ld = transposedA ? m + 2 : lda
+            source.withUnsafeBufferPointer { source in
+                panelGEMM(&whole, ldc: n, source.baseAddress!, lda: ld, operand, m: m, k: k, transposedA: transposedA)
+                for r in 0..<m {
+                    panelGEMM(&single, ldc: n, source.baseAddress! + (transposedA ? r : r * lda), lda: ld, operand, m: 1, k: k, transposedA: transposedA)
+                    #expect(Array(whole[(r * n)..<((r + 1) * n)]) == single, "\(name), m \(m), row \(r)")
+                }
+            }
+        }
+    }
 
     @Test(arguments: shapes)
     func packedWeightsMatchAReference(shape: Shape) {

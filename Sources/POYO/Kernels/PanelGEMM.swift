@@ -61,7 +61,7 @@ struct GatheredRows {
 
 /// c[m, n] = epilogue(a[m, k] · B), a row-major with row stride `lda`, c with `ldc`.
 ///
-/// Rows are taken 6 at a time. When B has many panels (more than 8: q/k/v, feed-forward up)
+/// Rows are taken 6 at a time (a remainder of 1-3 rows shared with the last full tile, `tileRows`). When B has many panels (more than 8: q/k/v, feed-forward up)
 /// the row tile is first packed interleaved ([k, 6], `threadPackBuffer`), so the microkernel's
 /// broadcasts read one contiguous stream, and the packing is repaid over every panel; with fewer
 /// panels (attention scores against 128 latents, N = 64: values, output projections, feed-forward
@@ -96,7 +96,7 @@ func panelGEMM(
         let chunkEpilogue = chunkStart == 0 ? epilogue : Epilogue(alpha: epilogue.alpha, bias: nil, accumulate: true, rowScale: epilogue.rowScale)
         var row = 0
         while row < m {
-            let rows = min(6, m &- row)
+            let rows = tileRows(at: row, of: m)
             let tile = transposedA ? a + (chunkStart &* lda &+ row) : a + (row &* lda &+ chunkStart)
             if packRows { packRowTile(tile, lda: lda, rows: rows, depth: depth, into: packed) }
             let source = packRows ? UnsafePointer(packed) : tile
@@ -114,10 +114,22 @@ func panelGEMM(
                     rowTile(InPlace.self, rows: rows, width: width, k: depth, source, rowStride: rowStride, panel, ldb: b.ldb, target, ldc: ldc, chunkEpilogue, bias: bias, at: (row, column))
                 }
             }
-            row &+= 6
+            row &+= rows
         }
         chunkStart &+= depth
     }
+}
+
+/// The rows of the tile starting at `row` of `m`: 6, except that a remainder of 1 to 3 rows is
+/// joined with the last full tile and the two split evenly (7 -> 4 + 3, 8 -> 4 + 4, 9 -> 5 + 4):
+/// a tile of 1 or 2 rows has too few accumulators (2 or 4) to cover the FMA latency and runs at
+/// a quarter or half of the peak, one of 4 or 5 at about the peak (m = 128: 20 x 6 + 2 x 4 instead
+/// of 21 x 6 + 2). Every row of C is computed the same way whatever tile it is in (same bits).
+@inline(__always)
+func tileRows(at row: Int, of m: Int) -> Int {
+    let left = m &- row
+    guard left > 6, left < 10 else { return min(6, left) }
+    return (left &+ 1) >> 1
 }
 
 /// The microkernel specialization for a row count of 1 to 6.
