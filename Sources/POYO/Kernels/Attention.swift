@@ -11,6 +11,7 @@ final class AttentionScratch {
     let slotValues = FloatBuffer()    // [slots, unrotated]
     let slotGroupScores = FloatBuffer() // [slots, latent indices]
     let slotScores = FloatBuffer()    // [slots, latents]
+    let slotRotated = FloatBuffer()   // [slots, 2 * rotated] rotated key then value columns, before rotation
     let blockKeys = FloatBuffer()     // [key block, rotated] rotated key columns of one head (`SlotHeadKeys`)
     let blockValues = FloatBuffer()   // [key block, rotated] rotated value columns of one head
 }

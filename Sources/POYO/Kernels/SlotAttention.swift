@@ -36,21 +36,31 @@ struct SlotAttentionHead {
     var scale: Float
 }
 
-/// A head's rotated key and value columns for a block of tokens, computed from the tokens' table
-/// rows and angles (`TokenKeyValues.rotateHalves`) into `keys` and `values` ([key block, rotated]
-/// each, the thread's own scratch) just before the block's score product reads them: they stay
-/// in L1/L2 instead of a [heads, N, rotated] pair of arrays (2.25 MB for poyo_1.3M at 200 units x
+/// A head's rotated key and value columns for a block of tokens, rotated (`rotateHalves`) from
+/// the head's per-slot rows by each token's angles into `keys` and `values` ([key block, rotated]
+/// each, the thread's own scratch) just before the block's score product reads them: they stay in
+/// L1/L2 instead of a [heads, N, rotated] pair of arrays (2.25 MB for poyo_1.3M at 200 units x
 /// 20 Hz) written by one pass and read back by the next (2.0-2.7 % of a window at 1 thread).
+/// The per-slot rows are the head's columns of the K/V table copied compact, [slots, 2 * rotated]
+/// (~50 KiB), where reading the table itself (~4 KiB a unit) missed L2 on most tokens (1.0-1.2 %).
 struct SlotHeadKeys {
-    let tokens: TokenKeyValues
-    let head: Int
+    let rotary: RotaryFrequencies
+    /// [N, rotated] each: the tokens' angle tables (`RotaryFrequencies.angles`).
+    let cosines: UnsafePointer<Float>, sines: UnsafePointer<Float>
+    /// [N]: the slot of each token.
+    let tokenSlot: UnsafePointer<Int32>
+    /// [slots, 2 * rotated]: the head's rotated key columns, then value columns, of each slot, unrotated.
+    let slotRows: UnsafePointer<Float>
     let keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>
 
     /// Rotates the tokens `range` (at most a key block) into rows 0..<range.count of `keys` and `values`.
     func fill(_ range: Range<Int>, rotated: Int) {
         for j in range {
             let row = (j &- range.lowerBound) &* rotated
-            tokens.rotateHalves(of: j, head: head, keys: keys + row, values: values + row)
+            let source = slotRows + Int(tokenSlot[j]) &* 2 &* rotated
+            rotateHalves(
+                key: source, value: source + rotated, cos: cosines + j &* rotated, sin: sines + j &* rotated,
+                rotary: rotary, keys: keys + row, values: values + row)
         }
     }
 }

@@ -117,39 +117,38 @@ private struct TokenAngles: ParallelRows {
     }
 }
 
-extension TokenKeyValues {
-    /// Token j's rotated key and value columns of `head` (`rotary.tableWidth` each) into `keys` and
-    /// `values`, as `RotaryFrequencies.rotate` computes them (pair p: (x0 c - x1 s, x1 c + x0 s));
-    /// its angles must be filled (`angles`).
-    @inline(__always)
-    func rotateHalves(of j: Int, head: Int, keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>) {
-        let width = rotary.tableWidth
-        let kv = row(of: j) + head * dimHead
-        let c = cosines + j * width, sn = sines + j * width
-        guard width == 32 else {
-            rotary.rotate(keys, ldx: width, rows: 1, heads: 1, dimHead: width, cos: c, sin: sn, from: kv)
-            rotary.rotate(values, ldx: width, rows: 1, heads: 1, dimHead: width, cos: c, sin: sn, from: kv + inner)
-            return
-        }
-        // poyo_1.3M's shape (dim_head 64): the angles in registers for the key and the value.
-        let cr = UnsafeRawPointer(c), sr = UnsafeRawPointer(sn)
-        let c0 = cr.loadUnaligned(as: SIMD8<Float>.self), c1 = cr.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
-        let c2 = cr.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), c3 = cr.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
-        let s0 = sr.loadUnaligned(as: SIMD8<Float>.self), s1 = sr.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
-        let s2 = sr.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), s3 = sr.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
-        @inline(__always) func rotated(_ v: SIMD8<Float>, _ cv: SIMD8<Float>, _ sv: SIMD8<Float>) -> SIMD8<Float> {
-            (v * cv).addingProduct(SIMD8(v[1], v[0], v[3], v[2], v[5], v[4], v[7], v[6]), sv)
-        }
-        @inline(__always) func rotate(into target: UnsafeMutablePointer<Float>, from source: UnsafePointer<Float>) {
-            let t = UnsafeMutableRawPointer(target), x = UnsafeRawPointer(source)
-            t.storeBytes(of: rotated(x.loadUnaligned(as: SIMD8<Float>.self), c0, s0), as: SIMD8<Float>.self)
-            t.storeBytes(of: rotated(x.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), c1, s1), toByteOffset: 32, as: SIMD8<Float>.self)
-            t.storeBytes(of: rotated(x.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), c2, s2), toByteOffset: 64, as: SIMD8<Float>.self)
-            t.storeBytes(of: rotated(x.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self), c3, s3), toByteOffset: 96, as: SIMD8<Float>.self)
-        }
-        rotate(into: keys, from: kv)
-        rotate(into: values, from: kv + inner)
+/// Rotates one token's key and value columns of a head (`rotary.tableWidth` each, from `key` and
+/// `value`) by the token's angle rows `c` and `sn` (`RotaryFrequencies.angles`) into `keys` and
+/// `values`, as `RotaryFrequencies.rotate` computes them (pair p: (x0 c - x1 s, x1 c + x0 s)).
+@inline(__always)
+func rotateHalves(
+    key: UnsafePointer<Float>, value: UnsafePointer<Float>, cos c: UnsafePointer<Float>, sin sn: UnsafePointer<Float>,
+    rotary: RotaryFrequencies, keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>
+) {
+    let width = rotary.tableWidth
+    guard width == 32 else {
+        rotary.rotate(keys, ldx: width, rows: 1, heads: 1, dimHead: width, cos: c, sin: sn, from: key)
+        rotary.rotate(values, ldx: width, rows: 1, heads: 1, dimHead: width, cos: c, sin: sn, from: value)
+        return
     }
+    // poyo_1.3M's shape (dim_head 64): the angles in registers for the key and the value.
+    let cr = UnsafeRawPointer(c), sr = UnsafeRawPointer(sn)
+    let c0 = cr.loadUnaligned(as: SIMD8<Float>.self), c1 = cr.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+    let c2 = cr.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), c3 = cr.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
+    let s0 = sr.loadUnaligned(as: SIMD8<Float>.self), s1 = sr.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+    let s2 = sr.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), s3 = sr.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
+    @inline(__always) func rotated(_ v: SIMD8<Float>, _ cv: SIMD8<Float>, _ sv: SIMD8<Float>) -> SIMD8<Float> {
+        (v * cv).addingProduct(SIMD8(v[1], v[0], v[3], v[2], v[5], v[4], v[7], v[6]), sv)
+    }
+    @inline(__always) func rotate(into target: UnsafeMutablePointer<Float>, from source: UnsafePointer<Float>) {
+        let t = UnsafeMutableRawPointer(target), x = UnsafeRawPointer(source)
+        t.storeBytes(of: rotated(x.loadUnaligned(as: SIMD8<Float>.self), c0, s0), as: SIMD8<Float>.self)
+        t.storeBytes(of: rotated(x.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), c1, s1), toByteOffset: 32, as: SIMD8<Float>.self)
+        t.storeBytes(of: rotated(x.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), c2, s2), toByteOffset: 64, as: SIMD8<Float>.self)
+        t.storeBytes(of: rotated(x.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self), c3, s3), toByteOffset: 96, as: SIMD8<Float>.self)
+    }
+    rotate(into: keys, from: key)
+    rotate(into: values, from: value)
 }
 
 /// `attendSlots`' region, one task per head: the head's slot operands, then its attention over the
@@ -171,11 +170,16 @@ private struct SlotAttentionHeads: ParallelTasks {
         let types = UnitKeyValueTable.tokenTypes, unrotated = dimHead - rotated
         let column = head * dimHead
         let slotK = scratch.slotKeys.reserve(slots * unrotated), slotV = scratch.slotValues.reserve(slots * unrotated)
+        // Per slot, the head's rotated key and value columns before rotation: [slots, 2 * rotated],
+        // compact (tens of KiB) where the K/V table is ~4 KiB a unit.
+        let slotRotated = scratch.slotRotated.reserve(slots * 2 * rotated)
         for slot in 0..<slots {
             let key = slotKeys[slot]
-            let row = table.prepared(key / types) + (key % types) * 2 * inner + column + rotated
-            (slotK + slot * unrotated).update(from: row, count: unrotated)
-            (slotV + slot * unrotated).update(from: row + inner, count: unrotated)
+            let row = table.prepared(key / types) + (key % types) * 2 * inner + column
+            (slotRotated + slot * 2 * rotated).update(from: row, count: rotated)
+            (slotRotated + slot * 2 * rotated + rotated).update(from: row + inner, count: rotated)
+            (slotK + slot * unrotated).update(from: row + rotated, count: unrotated)
+            (slotV + slot * unrotated).update(from: row + inner + rotated, count: unrotated)
         }
         let sharedPanels = packTransposed(
             latentQueries + column + rotated, ldm: inner, rows: groups, depth: unrotated,
@@ -191,8 +195,8 @@ private struct SlotAttentionHeads: ParallelTasks {
             queries + column, ldm: inner, rows: count, depth: rotated,
             into: scratch.packedKeys.reserve(packedCount(rows: count, depth: rotated)))
         let headKeys = SlotHeadKeys(
-            tokens: tokenKeyValues, head: head, keys: scratch.blockKeys.reserve(keyBlock * rotated),
-            values: scratch.blockValues.reserve(keyBlock * rotated))
+            rotary: tokenKeyValues.rotary, cosines: tokenKeyValues.cosines, sines: tokenKeyValues.sines, tokenSlot: tokenSlot,
+            slotRows: slotRotated, keys: scratch.blockKeys.reserve(keyBlock * rotated), values: scratch.blockValues.reserve(keyBlock * rotated))
         let operands = SlotAttentionHead(
             queryPanels: queryPanels, keys: headKeys,
             tokenSlot: tokenSlot, slotScores: slotScores, slotValues: slotV, slots: slots, latents: count,
