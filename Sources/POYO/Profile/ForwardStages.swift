@@ -30,7 +30,7 @@ public enum ForwardStage: Int, CaseIterable, Sendable {
     public var name: String {
         switch self {
         case .encoderInputs: "encoder inputs (slots, angles)"
-        case .encoderAttention: "encoder attention (K/V rotation in it)"
+        case .encoderAttention: "encoder attention"
         case .rowBlocks: "row blocks (out, FFN, q/k/v)"
         case .processAttention: "self-attention heads"
         case .decoder: "decoder + readout"
