@@ -22,7 +22,9 @@ same spikes), and `poyo forward` runs the first --check windows themselves for t
 Per thread count T (outer loop), the peers run round-robin R times (poyo-rt, eager, compile, onnx,
 poyo-rt, ...) to spread machine noise; each turn is a few untimed warm-up calls then --iterations timed
 ones. Reported per peer and T: the median over rounds of each round's p50 / p90 / p99 (the rule of
-`poyo bench`), and peer p50 / poyo-rt p50. torch uses torch.set_num_threads(T); ONNX Runtime a session
+`poyo bench`), peer p50 / poyo-rt p50, and "paired": the median over rounds of the peer's p50 over
+poyo-rt's in the same round (`paired_ratios`; robust to this VM's slow episodes of 1-3 s, which can
+cover a whole short poyo-rt turn: prefer many short rounds, e.g. --rounds 20 --iterations 20). torch uses torch.set_num_threads(T); ONNX Runtime a session
 with intra_op_num_threads=T, inter_op_num_threads=1, sequential, all graph optimizations; poyo-rt
 --threads T. torch.compile (default mode) bakes the thread count into its kernels, so it is compiled
 anew for every T (torch._dynamo.reset()); its compile time is reported (inductor's on-disk cache in
@@ -177,6 +179,29 @@ def ort_runner(ort, onnx_path, threads, names, arrays):
 def percentiles(times_ms: list) -> dict:
     s = sorted(times_ms)
     return {f"p{p}_ms": btb.percentile(s, p) for p in (50, 90, 99)}
+
+
+def paired_ratios(rounds: dict) -> dict:
+    """Each peer's p50 over poyo-rt's p50 in the same round, and the median of those ratios.
+
+    ``rounds`` maps a peer to its per-round percentiles (``p50_ms``), in round order, poyo-rt's
+    included. A round's turns follow each other within seconds, so a slow episode of this kind of
+    machine (1-3 s in which every window runs ~35 % slower) that covers one peer's turn makes that
+    round an outlier, which the median over rounds leaves out; a ratio of per-peer medians instead
+    compares turns from different rounds, and a peer with short turns (poyo-rt: ~1 s for 100
+    windows, against 2.5-5 s for torch) has more of them wholly inside an episode.
+
+    Returns peer -> {"ratios": [...], "median": float}; poyo-rt and peers without rounds are left out.
+    """
+    base = rounds.get("poyo-rt") or []
+    out = {}
+    for name, per_round in rounds.items():
+        if name == "poyo-rt" or not base:
+            continue
+        ratios = [peer["p50_ms"] / own["p50_ms"] for peer, own in zip(per_round, base) if own["p50_ms"] > 0]
+        if ratios:
+            out[name] = {"ratios": ratios, "median": statistics.median(ratios)}
+    return out
 
 
 def main(argv=None) -> int:
@@ -350,22 +375,27 @@ def main(argv=None) -> int:
         base = summary.get("poyo-rt", {}).get("p50_ms")
         for s in summary.values():
             s["ratio_to_poyo_rt"] = s["p50_ms"] / base if base else None
+        for name, paired in paired_ratios(rounds).items():
+            summary[name]["paired_ratios"] = paired["ratios"]
+            summary[name]["paired_ratio_median"] = paired["median"]
         results[t] = summary
 
     # report
-    print(f"\n{'peer':<15} {'threads':>7} {'p50 ms':>9} {'p90 ms':>9} {'p99 ms':>9} {'/poyo-rt':>9} {'vs f64':>9} {'vs f32':>9}")
+    print(f"\n{'peer':<15} {'threads':>7} {'p50 ms':>9} {'p90 ms':>9} {'p99 ms':>9} {'/poyo-rt':>9} {'paired':>9} {'vs f64':>9} {'vs f32':>9}")
     for t in threads:
         for name in PEERS:
             if name not in results[t]:
                 continue
             s, err, err64 = results[t][name], vs_float64[name].get(t, float("nan")), agreement[name].get(t, float("nan"))
             ratio = f"{s['ratio_to_poyo_rt']:.2f}x" if s["ratio_to_poyo_rt"] else "-"
-            print(f"{name:<15} {t:>7} {s['p50_ms']:>9.2f} {s['p90_ms']:>9.2f} {s['p99_ms']:>9.2f} {ratio:>9} "
+            paired = f"{s['paired_ratio_median']:.2f}x" if "paired_ratio_median" in s else "-"
+            print(f"{name:<15} {t:>7} {s['p50_ms']:>9.2f} {s['p90_ms']:>9.2f} {s['p99_ms']:>9.2f} {ratio:>9} {paired:>9} "
                   f"{err:>9.1e} {err64:>9.1e}")
     for name in PEERS:
         if not status[name]["available"]:
             print(f"{name}: unavailable - {status[name]['reason']}")
-    print(f"(median over {args.rounds} round(s) of each round's percentiles; vs f64 = max|out - eager float64| / "
+    print(f"(median over {args.rounds} round(s) of each round's percentiles; /poyo-rt: the ratio of those medians; "
+          "paired: the median over rounds of the peer's p50 / poyo-rt's p50 in the same round; vs f64 = max|out - eager float64| / "
           f"max(1, max|eager|) on {len(check)} window(s), checked against --tol;\n vs f32: the same against float32 eager, "
           "for information)")
     failed = [f"{n} ({t} threads): {e:.2e}" for n, errs in vs_float64.items() for t, e in errs.items() if not e <= args.tol]
