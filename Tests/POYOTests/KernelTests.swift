@@ -66,15 +66,45 @@ import Testing
         }
     }
 
-    @Test func exponentiateHandlesTailsAndSums() {
-        for count in [1, 7, 8, 9, 31] {
-            var values = (0..<count).map { Float($0) * 0.3 - 2 }
-            let original = values
-            let sum = values.withUnsafeMutableBufferPointer { exponentiate($0.baseAddress!, count: count, shift: 1.5) }
-            let exact = original.map { Foundation.exp(Double($0) - 1.5) }
-            #expect(abs(Double(sum) - exact.reduce(0, +)) / exact.reduce(0, +) < 1e-6)
-            for (v, e) in zip(values, exact) { #expect(abs(Double(v) - e) / e < 1e-6) }
-            #expect(original.withUnsafeBufferPointer { maximum($0.baseAddress!, count: count) } == original.max())
+    /// The softmax kernels of scores kept [keys, queries] (`columnMaxima`, `exponentiateColumns`),
+    /// on every column remainder of their 16-column stripes: exact column maxima; exp(x - max) in
+    /// place; the column sums added to what `sums` held; with `aggregated`, each row's values
+    /// added to its slot's row too, and without it nothing else written.
+    @Test(arguments: [(1, 1), (5, 7), (3, 16), (6, 17), (9, 33)])
+    func columnSoftmaxKernels(rows: Int, columns: Int) {
+        var generator = SplitMix64(state: UInt64(rows * 100 + columns))
+        let original = (0..<(rows * columns)).map { _ in Float.random(in: -3..<3, using: &generator) }
+        var maxima = [Float](repeating: .nan, count: columns)
+        original.withUnsafeBufferPointer { columnMaxima($0.baseAddress!, rows: rows, columns: columns, into: &maxima) }
+        for c in 0..<columns {
+            #expect(maxima[c] == (0..<rows).map { original[$0 * columns + c] }.max(), "column \(c)")
+        }
+        let slots = 3, slotOfRow = (0..<rows).map { Int32(($0 * 7) % slots) }
+        let startSums = (0..<columns).map { Float($0) * 0.25 }, startAggregated = (0..<(slots * columns)).map { Float($0 % 5) }
+        for withSlots in [false, true] {
+            var x = original, sums = startSums, aggregated = startAggregated
+            aggregated.withUnsafeMutableBufferPointer { aggregated in
+                slotOfRow.withUnsafeBufferPointer { slotOfRow in
+                    exponentiateColumns(
+                        &x, rows: rows, columns: columns, maxima: maxima, sums: &sums,
+                        aggregated: withSlots ? aggregated.baseAddress! : nil, slotOfRow: withSlots ? slotOfRow.baseAddress! : nil)
+                }
+            }
+            var expectedAggregated = startAggregated.map(Double.init)
+            for c in 0..<columns {
+                var sum = Double(startSums[c])
+                for r in 0..<rows {
+                    let e = Foundation.exp(Double(original[r * columns + c]) - Double(maxima[c]))
+                    #expect(abs(Double(x[r * columns + c]) - e) <= 1e-6 * e, "[\(r), \(c)]")
+                    sum += e
+                    expectedAggregated[Int(slotOfRow[r]) * columns + c] += e
+                }
+                #expect(abs(Double(sums[c]) - sum) <= 1e-6 * sum, "sum \(c)")
+            }
+            for i in 0..<(slots * columns) {
+                let expected = withSlots ? expectedAggregated[i] : Double(startAggregated[i])
+                #expect(abs(Double(aggregated[i]) - expected) <= 1e-6 * max(1, expected), "aggregated \(i), slots \(withSlots)")
+            }
         }
     }
 

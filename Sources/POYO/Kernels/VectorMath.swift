@@ -49,59 +49,6 @@ func vectorErf(_ x: SIMD8<Float>) -> SIMD8<Float> {
     return v * p / q
 }
 
-/// x[i] = exp(x[i] - shift) for i < count; returns the sum of the results.
-func exponentiate(_ x: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Float {
-    var sums = SIMD8<Float>()
-    var i = 0
-    let raw = UnsafeMutableRawPointer(x)
-    while i &+ 8 <= count {
-        let v = vectorExp(raw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self) - shift)
-        raw.storeBytes(of: v, toByteOffset: i &* 4, as: SIMD8<Float>.self)
-        sums += v
-        i &+= 8
-    }
-    var sum = sums.sum()
-    if i < count {
-        var tail = SIMD8<Float>(repeating: -.infinity)
-        for j in i..<count { tail[j &- i] = x[j] - shift }
-        let v = vectorExp(tail)
-        for j in i..<count {
-            x[j] = v[j &- i]
-            sum += v[j &- i]
-        }
-    }
-    return sum
-}
-
-/// Largest of x[0..<count] (count > 0). Four independent accumulators hide the
-/// compare-and-blend latency that a single running maximum would wait on.
-func maximum(_ x: UnsafePointer<Float>, count: Int) -> Float {
-    var best0 = SIMD8<Float>(repeating: -.infinity), best1 = best0, best2 = best0, best3 = best0
-    var i = 0
-    let raw = UnsafeRawPointer(x)
-    while i &+ 32 <= count {
-        let offset = i &* 4
-        let v0 = raw.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
-        let v1 = raw.loadUnaligned(fromByteOffset: offset &+ 32, as: SIMD8<Float>.self)
-        let v2 = raw.loadUnaligned(fromByteOffset: offset &+ 64, as: SIMD8<Float>.self)
-        let v3 = raw.loadUnaligned(fromByteOffset: offset &+ 96, as: SIMD8<Float>.self)
-        best0 = best0.replacing(with: v0, where: v0 .> best0)
-        best1 = best1.replacing(with: v1, where: v1 .> best1)
-        best2 = best2.replacing(with: v2, where: v2 .> best2)
-        best3 = best3.replacing(with: v3, where: v3 .> best3)
-        i &+= 32
-    }
-    best0 = best0.replacing(with: best1, where: best1 .> best0)
-    best2 = best2.replacing(with: best3, where: best3 .> best2)
-    best0 = best0.replacing(with: best2, where: best2 .> best0)
-    var result = best0.max()
-    while i < count {
-        result = Swift.max(result, x[i])
-        i &+= 1
-    }
-    return result
-}
-
 /// x[i] *= factor for i < count.
 func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
     for i in 0..<count { x[i] *= factor }
