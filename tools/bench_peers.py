@@ -6,11 +6,11 @@ Set up once (the peers need torch, torch_brain 0.1.2 and ONNX Runtime; poyo-rt n
     python3 -m venv /tmp/tb && /tmp/tb/bin/pip install torch torch-brain==0.1.2 onnxruntime onnx onnxscript -e ./python
     swift build -c release
 
-Run (on a quiet machine; the defaults are the real benchmark:
-about 10-15 minutes on two cores, plus compile and export):
+Run (on a quiet machine; the defaults are the real benchmark, 20 short rounds of 20 windows:
+about 5 minutes on two cores, plus compile and export):
 
     /tmp/tb/bin/python tools/bench_peers.py --model Tests/POYOTests/Fixtures/poyo_1p3m.model.safetensors \\
-        [--threads 1,2] [--rounds 5] [--iterations 200] [--windows 50] [--json peers.json] [--avx2-only]
+        [--threads 1,2] [--rounds 20] [--iterations 20] [--windows 50] [--json peers.json] [--avx2-only]
     # smoke test: --rounds 1 --iterations 10 --threads 1
 
 W windows (Poisson spikes, U units at HZ, seeded) are built with tools/bench_torch_brain.py's window
@@ -24,7 +24,8 @@ poyo-rt, ...) to spread machine noise; each turn is a few untimed warm-up calls 
 ones. Reported per peer and T: the median over rounds of each round's p50 / p90 / p99 (the rule of
 `poyo bench`), peer p50 / poyo-rt p50, and "paired": the median over rounds of the peer's p50 over
 poyo-rt's in the same round (`paired_ratios`; robust to this VM's slow episodes of 1-3 s, which can
-cover a whole short poyo-rt turn: prefer many short rounds, e.g. --rounds 20 --iterations 20). torch uses torch.set_num_threads(T); ONNX Runtime a session
+cover a whole poyo-rt turn: hence the many short rounds of the defaults). torch uses
+torch.set_num_threads(T); ONNX Runtime a session
 with intra_op_num_threads=T, inter_op_num_threads=1, sequential, all graph optimizations; poyo-rt
 --threads T. torch.compile (default mode) bakes the thread count into its kernels, so it is compiled
 anew for every T (torch._dynamo.reset()); its compile time is reported (inductor's on-disk cache in
@@ -35,7 +36,8 @@ Agreement: on the first --check windows every peer's outputs are compared with t
 in float64 (the model's exact value) at every T: max|out - ref| / max(1, max|ref|) must be <= --tol
 (1e-4), else the script exits 1 after the report. The same error against float32 eager is printed
 for information: float32 eager itself is up to ~2e-4 off float64 on some windows of poyo_1.3M
-(outputs up to ~30), so it is no reference at 1e-4; poyo-rt was within 7e-5 of float64 on 50 windows.
+(outputs up to ~30), so it is no reference at 1e-4; poyo-rt reads 8.2e-5 from float64 on the --check
+windows of poyo_1.3M (session 6).
 A peer that cannot be built here is reported unavailable with its reason and skipped.
 
 --avx2-only emulates the AVX2 machine class on an AVX-512 machine for torch: before torch is
@@ -181,6 +183,22 @@ def percentiles(times_ms: list) -> dict:
     return {f"p{p}_ms": btb.percentile(s, p) for p in (50, 90, 99)}
 
 
+def at_least(minimum: int):
+    """argparse type: an integer of at least ``minimum``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is not at least {minimum}")
+        return value
+    return parse
+
+
+positive, non_negative = at_least(1), at_least(0)
+
+
 def paired_ratios(rounds: dict) -> dict:
     """Each peer's p50 over poyo-rt's p50 in the same round, and the median of those ratios.
 
@@ -188,7 +206,7 @@ def paired_ratios(rounds: dict) -> dict:
     included. A round's turns follow each other within seconds, so a slow episode of this kind of
     machine (1-3 s in which every window runs ~35 % slower) that covers one peer's turn makes that
     round an outlier, which the median over rounds leaves out; a ratio of per-peer medians instead
-    compares turns from different rounds, and a peer with short turns (poyo-rt: ~1 s for 100
+    compares turns from different rounds, and a peer with short turns (poyo-rt: ~0.8 s for 100
     windows, against 2.5-5 s for torch) has more of them wholly inside an episode.
 
     Returns peer -> {"ratios": [...], "median": float}; poyo-rt and peers without rounds are left out.
@@ -204,29 +222,45 @@ def paired_ratios(rounds: dict) -> dict:
     return out
 
 
-def main(argv=None) -> int:
+def parse_arguments(argv=None):
+    """The command line, checked before any work: (arguments, thread counts, peers to skip).
+    A bad value exits with status 2 and a message naming the option (argparse)."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", required=True, help="poyo-rt model file")
     p.add_argument("--poyo-bin", default=os.environ.get("POYO_BIN", ".build/release/poyo"))
     p.add_argument("--units", type=int, default=200)
     p.add_argument("--rate", type=float, default=20.0, help="firing rate of every unit, Hz")
     p.add_argument("--queries", type=int, default=1)
-    p.add_argument("--windows", type=int, default=50, help="distinct windows every peer is timed on")
+    p.add_argument("--windows", type=positive, default=50, help="distinct windows every peer is timed on")
     p.add_argument("--threads", default="1,2", help="comma-separated thread counts")
-    p.add_argument("--rounds", type=int, default=5, help="round-robin passes over the peers")
-    p.add_argument("--iterations", type=int, default=200, help="timed calls per peer per round")
-    p.add_argument("--warmup", type=int, default=5, help="untimed calls before each timed turn")
-    p.add_argument("--check", type=int, default=10, help="windows compared for agreement")
+    p.add_argument("--rounds", type=positive, default=20, help="round-robin passes over the peers")
+    p.add_argument("--iterations", type=positive, default=20, help="timed calls per peer per round")
+    p.add_argument("--warmup", type=non_negative, default=5, help="untimed calls before each timed turn")
+    p.add_argument("--check", type=positive, default=10, help="windows compared for agreement")
     p.add_argument("--tol", type=float, default=1e-4)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", metavar="PATH", help="write everything as JSON here")
     p.add_argument("--skip", default="", help="comma-separated peers to leave out: poyo-rt, torch.compile, onnxruntime")
-    p.add_argument("--avx2-only", action="store_true", help="torch on AVX2 kernels only: ATen, MKL, oneDNN (ONNX Runtime unaffected)")
+    p.add_argument("--avx2-only", action="store_true",
+                   help="torch on AVX2 kernels only: ATen, MKL, oneDNN, and torch.compile's generated code (inductor cpp.simdlen 256); ONNX Runtime unaffected")
     args = p.parse_args(argv)
-    threads = [int(t) for t in args.threads.split(",")]
-    skip = [name for name in args.skip.split(",") if name]
-    if any(name not in PEERS or name == "torch eager" for name in skip):
-        p.error("--skip takes poyo-rt, torch.compile, onnxruntime (torch eager is the reference)")
+    try:
+        threads = [int(t) for t in args.threads.split(",")]
+    except ValueError:
+        p.error(f"--threads {args.threads!r}: comma-separated positive integers, e.g. 1,2")
+    if not threads or min(threads) < 1:
+        p.error(f"--threads {args.threads!r}: comma-separated positive integers, e.g. 1,2")
+    skip = [name.strip() for name in args.skip.split(",") if name.strip()]
+    unknown = [name for name in skip if name not in PEERS or name == "torch eager"]
+    if unknown:
+        p.error(f"--skip {', '.join(unknown)}: --skip takes poyo-rt, torch.compile, onnxruntime (torch eager is the reference)")
+    if args.check > args.windows:
+        p.error(f"--check {args.check} is more than --windows {args.windows}")
+    return args, threads, skip
+
+
+def main(argv=None) -> int:
+    args, threads, skip = parse_arguments(argv)
     if args.avx2_only:
         # Read when torch (and its MKL and oneDNN) are first loaded, just below.
         os.environ["ATEN_CPU_CAPABILITY"] = "avx2"
@@ -250,8 +284,9 @@ def main(argv=None) -> int:
     model, description = btb.build_torch_brain_model(args.model)
     try:
         make_window = btb.window_builder(description, args.units, args.rate, args.queries)
-    except ValueError as e:
-        p.error(str(e))
+    except ValueError as e:  # a window the model cannot take (e.g. --units beyond its vocabulary)
+        print(f"bench_peers.py: error: {e}", file=sys.stderr)
+        return 2
     rng = np.random.default_rng(args.seed)
     windows = [make_window(rng) for _ in range(args.windows)]
     batches = [{k: torch.from_numpy(v)[None] for k, v in w.items()} for w in windows]
@@ -273,8 +308,8 @@ def main(argv=None) -> int:
 
     status = {name: {"available": True} if name not in skip else {"available": False, "reason": "skipped (--skip)"}
               for name in PEERS}
-    agreement = {name: {} for name in PEERS}  # vs eager float32: the check
-    vs_float64 = {name: {} for name in PEERS}  # vs eager float64: shown, not checked
+    vs_float32 = {name: {} for name in PEERS}  # vs eager float32: shown, not checked
+    vs_float64 = {name: {} for name in PEERS}  # vs eager float64: the check (--tol)
     work = Path(tempfile.mkdtemp(prefix="bench_peers_"))
 
     def unavailable(name, error):
@@ -347,7 +382,7 @@ def main(argv=None) -> int:
         if status["poyo-rt"]["available"]:
             got["poyo-rt"] = poyo_outputs(t)
         for name, outs in got.items():
-            agreement[name][t] = max(scaled_error(g, r) for g, r in zip(outs, reference))
+            vs_float32[name][t] = max(scaled_error(g, r) for g, r in zip(outs, reference))
             vs_float64[name][t] = max(scaled_error(g, r) for g, r in zip(outs, exact))
 
         rounds = {name: [] for name in PEERS if name in calls or (name == "poyo-rt" and status[name]["available"])}
@@ -386,11 +421,11 @@ def main(argv=None) -> int:
         for name in PEERS:
             if name not in results[t]:
                 continue
-            s, err, err64 = results[t][name], vs_float64[name].get(t, float("nan")), agreement[name].get(t, float("nan"))
+            s, err64, err32 = results[t][name], vs_float64[name].get(t, float("nan")), vs_float32[name].get(t, float("nan"))
             ratio = f"{s['ratio_to_poyo_rt']:.2f}x" if s["ratio_to_poyo_rt"] else "-"
             paired = f"{s['paired_ratio_median']:.2f}x" if "paired_ratio_median" in s else "-"
             print(f"{name:<15} {t:>7} {s['p50_ms']:>9.2f} {s['p90_ms']:>9.2f} {s['p99_ms']:>9.2f} {ratio:>9} {paired:>9} "
-                  f"{err:>9.1e} {err64:>9.1e}")
+                  f"{err64:>9.1e} {err32:>9.1e}")
     for name in PEERS:
         if not status[name]["available"]:
             print(f"{name}: unavailable - {status[name]['reason']}")
@@ -402,7 +437,7 @@ def main(argv=None) -> int:
     shutil.rmtree(work, ignore_errors=True)
     if args.json:
         Path(args.json).write_text(json.dumps({"info": info, "settings": vars(args), "peers": status,
-                                               "agreement": agreement,
+                                               "agreement_vs_float32": vs_float32,
                                                "agreement_vs_float64": vs_float64, "results": results, "failed": failed},
                                               indent=1, default=str))
     if failed:
