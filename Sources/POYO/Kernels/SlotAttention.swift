@@ -8,7 +8,7 @@
 /// - the unrotated part of the output is `Σ_j p_ij v_unrot(slot(j)) = Σ_slot (Σ_{j in slot} p_ij) v_unrot(slot)`:
 ///   the softmax weights are summed per slot (`aggregated`, [slots, latents]) and multiplied by
 ///   `slotValues` ([slots, unrotated]) once at the end of a key range;
-/// - only the rotated halves of the keys and values are per token (`keys`: rotated per key block,
+/// - only the rotated halves of the keys and values are per token (`blocks`: rotated per key block,
 ///   just before use, into L1/L2-resident buffers).
 /// For poyo_1.3M (200 units at 20 Hz, 2 heads) that is 0.15 GFLOP per window instead of 0.23.
 ///
@@ -21,7 +21,7 @@ struct SlotAttentionHead {
     /// Qᵀ of the head's rotated columns, rotated by the latent times: [rotated, latents] panels.
     var queryPanels: Panels
     /// The tokens' rotated key and value columns of this head, computed per key block.
-    var keys: SlotHeadKeys
+    var blocks: SlotHeadKeys
     /// [N]: the slot of each token.
     var tokenSlot: UnsafePointer<Int32>
     /// [slots, latents]: scale · q_unrot(latent index of each latent) · k_unrot(slot).
@@ -54,12 +54,13 @@ struct SlotHeadKeys {
     let keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>
 
     /// Rotates the tokens `range` (at most a key block) into rows 0..<range.count of `keys` and `values`.
-    func fill(_ range: Range<Int>, rotated: Int) {
+    func fill(_ range: Range<Int>) {
+        let width = rotary.tableWidth
         for j in range {
-            let row = (j &- range.lowerBound) &* rotated
-            let source = slotRows + Int(tokenSlot[j]) &* 2 &* rotated
+            let row = (j &- range.lowerBound) &* width
+            let source = slotRows + Int(tokenSlot[j]) &* 2 &* width
             rotateHalves(
-                key: source, value: source + rotated, cos: cosines + j &* rotated, sin: sines + j &* rotated,
+                key: source, value: source + width, cos: cosines + j &* width, sin: sines + j &* width,
                 rotary: rotary, keys: keys + row, values: values + row)
         }
     }
@@ -90,8 +91,8 @@ func slotAttentionForward(
     var start = range.lowerBound
     while start < range.upperBound {
         let count = min(keyBlock, range.upperBound &- start)
-        head.keys.fill(start..<(start &+ count), rotated: head.rotated)
-        let blockKeys = head.keys.keys, blockValues = head.keys.values
+        head.blocks.fill(start..<(start &+ count))
+        let blockKeys = head.blocks.keys, blockValues = head.blocks.values
         // Scores [count, latents]: the rotated product plus the slot's unrotated part, added as
         // each tile is stored.
         panelGEMM(

@@ -90,15 +90,13 @@ extension POYOModel {
             s.slotKeys.withUnsafeBufferPointer { slotKeys in
                 latentQueries.withUnsafeBufferPointer { latentQueries in
                     w.latentIndex.withUnsafeBufferPointer { latentIndex in
-                        // The tokens' angle tables, as `gatherSlotTokens` filled them.
-                        withTokenKeyValues(w) { tokenKeyValues in
-                            pool.run(tasks: heads, SlotAttentionHeads(
-                                tokenKeyValues: tokenKeyValues, table: unitKeyValues, scratch: s.workers, queries: queries,
-                                latentQueries: latentQueries.baseAddress!, latentIndex: latentIndex.baseAddress!, slotKeys: slotKeys.baseAddress!,
-                                slots: slots, tokenSlot: tokenSlot.baseAddress!, tokens: tokens, count: count, dimHead: dimHead, inner: inner,
-                                groups: groups, rotated: rotated, scale: scale, keyBlock: keyBlock, prefix: prefix, cached: cached,
-                                attended: attended, sums: sums, maxima: maxima, cacheOut: cacheOut, cacheSums: cacheSums, cacheMaxima: cacheMaxima))
-                        }
+                        pool.run(tasks: heads, SlotAttentionHeads(
+                            rotary: rotary, tokenCos: s.tokenCos.pointer, tokenSin: s.tokenSin.pointer, table: unitKeyValues,
+                            scratch: s.workers, queries: queries, latentQueries: latentQueries.baseAddress!,
+                            latentIndex: latentIndex.baseAddress!, slotKeys: slotKeys.baseAddress!, slots: slots, tokenSlot: tokenSlot.baseAddress!,
+                            tokens: tokens, count: count, dimHead: dimHead, inner: inner,
+                            groups: groups, rotated: rotated, scale: scale, keyBlock: keyBlock, prefix: prefix, cached: cached,
+                            attended: attended, sums: sums, maxima: maxima, cacheOut: cacheOut, cacheSums: cacheSums, cacheMaxima: cacheMaxima))
                     }
                 }
             }
@@ -154,7 +152,9 @@ func rotateHalves(
 /// `attendSlots`' region, one task per head: the head's slot operands, then its attention over the
 /// start/end tokens (when not cached) and the rest of the tokens.
 private struct SlotAttentionHeads: ParallelTasks {
-    let tokenKeyValues: TokenKeyValues
+    let rotary: RotaryFrequencies
+    /// [N, rotated] each: the tokens' angle tables, as `gatherSlotTokens` filled them.
+    let tokenCos: UnsafePointer<Float>, tokenSin: UnsafePointer<Float>
     let table: UnitKeyValueTable
     let scratch: [AttentionScratch]
     let queries: UnsafeMutablePointer<Float>, latentQueries: UnsafePointer<Float>, latentIndex: UnsafePointer<Int>
@@ -194,11 +194,11 @@ private struct SlotAttentionHeads: ParallelTasks {
         let queryPanels = packTransposed(
             queries + column, ldm: inner, rows: count, depth: rotated,
             into: scratch.packedKeys.reserve(packedCount(rows: count, depth: rotated)))
-        let headKeys = SlotHeadKeys(
-            rotary: tokenKeyValues.rotary, cosines: tokenKeyValues.cosines, sines: tokenKeyValues.sines, tokenSlot: tokenSlot,
-            slotRows: slotRotated, keys: scratch.blockKeys.reserve(keyBlock * rotated), values: scratch.blockValues.reserve(keyBlock * rotated))
+        let blocks = SlotHeadKeys(
+            rotary: rotary, cosines: tokenCos, sines: tokenSin, tokenSlot: tokenSlot, slotRows: slotRotated,
+            keys: scratch.blockKeys.reserve(keyBlock * rotated), values: scratch.blockValues.reserve(keyBlock * rotated))
         let operands = SlotAttentionHead(
-            queryPanels: queryPanels, keys: headKeys,
+            queryPanels: queryPanels, blocks: blocks,
             tokenSlot: tokenSlot, slotScores: slotScores, slotValues: slotV, slots: slots, latents: count,
             rotated: rotated, unrotated: unrotated, scale: scale)
         let out = attended + column, headSums = sums + head * count, headMaxima = maxima + head * count
