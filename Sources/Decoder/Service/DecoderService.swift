@@ -115,8 +115,8 @@ public final class DecoderService: @unchecked Sendable {
         let ring = SpikeRing(capacity: configuration.ringCapacity)
         quality.configure(binding: binding, windowSeconds: configuration.qualityWindow)
         let processor = IngestProcessor(binding: binding, ring: ring, counters: counters, source: configuration.source, quality: quality)
-        guard let model = startupModel else { throw ConfigurationError("the daemon was already run; start a new one") }
-        let runner = TickRunner(model: model, binding: binding, ring: ring, counters: counters, publishRawValues: configuration.publishRawValues)
+        guard startupModel != nil else { throw ConfigurationError("the daemon was already run; start a new one") }
+        let runner = TickRunner(model: startupModel!, binding: binding, ring: ring, counters: counters, publishRawValues: configuration.publishRawValues)
         startupModel = nil
         let handoff = SwitchHandoff()
         capture?.append(.session(configuration: try configuration.yaml(), model: modelIdentity, monotonicNS: MonotonicClock.nanoseconds()))
