@@ -115,6 +115,8 @@ public final class DecoderService: @unchecked Sendable {
         let ring = SpikeRing(capacity: configuration.ringCapacity)
         quality.configure(binding: binding, windowSeconds: configuration.qualityWindow)
         let processor = IngestProcessor(binding: binding, ring: ring, counters: counters, source: configuration.source, quality: quality)
+        // No `guard let`: a local binding would keep this model, and its worker threads, alive for
+        // all of run(), past a reload that replaces it (test_busy_polling_moves_to_the_reloaded_model).
         guard startupModel != nil else { throw ConfigurationError("the daemon was already run; start a new one") }
         let runner = TickRunner(model: startupModel!, binding: binding, ring: ring, counters: counters, publishRawValues: configuration.publishRawValues)
         startupModel = nil
