@@ -106,6 +106,8 @@ def run(args) -> dict:
         command += ["--realtime-priority", str(args.realtime_priority)]
     if args.busy_poll:
         command += ["--busy-poll"]
+    if args.no_encode_ahead:
+        command += ["--no-encode-ahead"]
     stderr_path = workdir / "serve.stderr"
     stderr = open(stderr_path, "wb")
     daemon = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
@@ -193,7 +195,8 @@ def run(args) -> dict:
         s = output.stages
         rows.append({"tick": output.window_end, "tick_sequence": output.tick_sequence, "received_ns": s.received,
                      "window_built_ns": s.window_built, "forward_done_ns": s.forward_done,
-                     "published_ns": s.published, "subscriber_ns": received})
+                     "published_ns": s.published, "subscriber_ns": received,
+                     "rig_sent_ns": int(send_ns[output.window_end // BATCH_TICKS - 1])})
         if output.window_end < max(first_tick, measured_from):
             continue
         seen.add(output.window_end)
@@ -214,6 +217,7 @@ def run(args) -> dict:
         "budget_s": args.budget if args.budget is not None else args.hop, "units": args.units, "rate_hz": args.rate,
         "seconds": args.seconds, "threads": args.threads, "realtime_priority": args.realtime_priority,
         "busy_poll": args.busy_poll,
+        "encode_ahead": not args.no_encode_ahead,
         "model_cpu": model_cpu, "ingest_cpu": None,
         "spikes_sent": int(times.size), "messages_sent": int(batches),
         "latency_ms": {
@@ -228,6 +232,7 @@ def run(args) -> dict:
             "received": status.received, "accepted": status.accepted, "late": status.late, "dropped": status.dropped,
             "ticks_run": status.ticks_run, "ticks_skipped": status.ticks_skipped,
             "missed_messages": status.missed_messages, "rejected": int(np.sum(status.rejections)),
+            "ticks_prepared": status.daemon_count("ticks_prepared"),
         },
         "daemon_exit": daemon.returncode,
         "daemon_summary": summary[-1] if summary else None,
@@ -253,6 +258,8 @@ def main() -> None:
                         help="the daemon's realtime_priority: SCHED_FIFO 1-99 for its ingest, scheduler and worker threads")
     parser.add_argument("--busy-poll", action="store_true",
                         help="the daemon's busy_poll: its scheduler and worker threads spin between ticks")
+    parser.add_argument("--no-encode-ahead", action="store_true",
+                        help="the daemon's encode_ahead off: each tick attends the encoder to its whole window")
     parser.add_argument("--transport", choices=["tcp", "ipc"], default="tcp")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true")

@@ -92,6 +92,9 @@ public enum DaemonCounter: Int, CaseIterable, Sendable {
     /// Reloads (SIGHUP) applied: a model reloaded, or a configuration switched to (refused ones
     /// are `reloads_failed`).
     case reloads = 12
+    /// Ticks run whose encoder resumed the state prepared between ticks (`encode_ahead`): a part
+    /// of `ticks_run`.
+    case ticksPrepared = 13
 
     /// The name used in JSON and the Python client (`DAEMON_COUNTERS`): `snake_case`.
     public var name: String {
@@ -109,6 +112,7 @@ public enum DaemonCounter: Int, CaseIterable, Sendable {
         case .behaviourMissed: "behaviour_missed"
         case .behaviourUnused: "behaviour_unused"
         case .reloads: "reloads"
+        case .ticksPrepared: "ticks_prepared"
         }
     }
 }

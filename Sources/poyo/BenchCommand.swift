@@ -32,6 +32,10 @@ struct BenchCommand: ParsableCommand {
         "Busy polling, as the daemon's busy_poll: with --period the caller spins until each window is due and the workers never park.",
         discussion: "Keeps the model's CPUs busy between windows, so that --period times what a busy core does (back to back, without --period, there is no idle time and it changes nothing)."))
     var busyPoll = false
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Attend the encoder to each window's spikes older than its last AHEAD seconds first, untimed, as the daemon does between ticks at hop AHEAD (POYOModel.prepareEncoder).",
+        discussion: "The time is then that of the forward pass once the window completes: the daemon's critical path. Same outputs, bit for bit."))
+    var ahead: Double?
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func validate() throws {
@@ -41,6 +45,7 @@ struct BenchCommand: ParsableCommand {
         guard iterations >= 1, warmup >= 0 else { throw ValidationError("--iterations must be at least 1 and --warmup at least 0") }
         guard queries >= 1 else { throw ValidationError("--queries must be at least 1") }
         if let period { guard period.isFinite, period > 0, period <= 10 else { throw ValidationError("--period must be a number of seconds in (0, 10]") } }
+        if let ahead { guard ahead.isFinite, ahead >= 0 else { throw ValidationError("--ahead must be a non-negative number of seconds") } }
     }
 
     func run() throws {
@@ -77,6 +82,14 @@ struct BenchCommand: ParsableCommand {
         for iteration in 0..<(warmup + iterations) {
             if iteration == warmup { model.stageClock.enabled = stages }
             spikes.draw()
+            if let ahead {
+                // The window as it stands `ahead` seconds before it completes.
+                let known = spikes.spikeTimes.firstIndex { $0 >= h.sequenceLength - ahead } ?? spikes.spikeTimes.count
+                tokenizer.tokenize(
+                    spikeUnits: Array(spikes.spikeUnits[..<known]), spikeTimes: Array(spikes.spikeTimes[..<known]),
+                    outputTimestamps: outputTimes, into: &window)
+                try model.prepareEncoder(window)
+            }
             tokenizer.tokenize(spikeUnits: spikes.spikeUnits, spikeTimes: spikes.spikeTimes, outputTimestamps: outputTimes, into: &window)
             if let periodNanoseconds {
                 due += periodNanoseconds
@@ -118,12 +131,14 @@ struct BenchCommand: ParsableCommand {
                 "iterations": iterations, "queries": queries, "gflop_per_s_at_p50": gflops,
                 "core_peak_gflop_per_s": peak, "share_of_peak": share, "kernels": KernelInfo.matrixProduct,
                 "gflop_per_window": cost.poyoRT / 1e9, "period_s": period.map { $0 as Any } ?? NSNull(), "busy_poll": busyPoll,
+                "ahead_s": ahead.map { $0 as Any } ?? NSNull(),
             ].merging(stages ? ["stage_mean_ms": stageMilliseconds] : [:]) { a, _ in a }
             let data = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
             print(String(format: "%d iterations, %.0f tokens/window (%d units at %.1f Hz), %d thread(s)", iterations, tokens, units, rate, threads)
-                + (period.map { ", a window every \($0) s" } ?? ", back to back") + (busyPoll ? ", busy polling" : ""))
+                + (period.map { ", a window every \($0) s" } ?? ", back to back") + (busyPoll ? ", busy polling" : "")
+                + (ahead.map { ", encoder prepared up to \($0) s before each window's end" } ?? ""))
             print(String(format: "forward p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  (min %.3f, max %.3f)", percentile(50), percentile(90), percentile(99), milliseconds[0], milliseconds[milliseconds.count - 1]))
             print(String(format: "%.2f GFLOP per window in poyo-rt, %.1f GFLOP/s at p50", cost.poyoRT / 1e9, gflops))
             print("kernels: \(KernelInfo.matrixProduct); \(model.threads) thread(s): the caller and \(model.threads - 1) worker(s)")

@@ -38,6 +38,10 @@ struct ServeCommand: ParsableCommand {
         inversion: .prefixedNo,
         help: "Busy polling (busy_poll): the scheduler thread and the model's workers spin between ticks, each keeping a CPU 100 % busy, even with no rig connected; for CPUs of the daemon's own. Not with --realtime-priority.")
     var busyPoll: Bool?
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Attend the encoder to the next window's final spikes between ticks (encode_ahead, on by default): a tick then attends only its last spikes; the same outputs.")
+    var encodeAhead: Bool?
     @Flag(inversion: .prefixedNo, help: "Also publish the raw (normalized) model values (publish_raw_values).") var publishRawValues: Bool?
     @Flag(help: "Print the resolved configuration as YAML and exit.") var printConfig = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
@@ -82,6 +86,7 @@ struct ServeCommand: ParsableCommand {
         if let modelCPU { c.modelCPU = Self.cpuList(modelCPU) }
         if let realtimePriority { c.realtimePriority = realtimePriority }
         if let busyPoll { c.busyPoll = busyPoll }
+        if let encodeAhead { c.encodeAhead = encodeAhead }
         if let publishRawValues { c.publishRawValues = publishRawValues }
         do {
             try c.validate()
@@ -104,6 +109,7 @@ struct ServeCommand: ParsableCommand {
             ("spikes.address", spikes != nil), ("outputs.address", outputs != nil), ("hop", hop != nil), ("budget", budget != nil),
             ("threads", threads != nil), ("ingest_cpu", ingestCPU != nil), ("model_cpu", modelCPU != nil),
             ("realtime_priority", realtimePriority != nil), ("busy_poll", busyPoll != nil),
+            ("encode_ahead", encodeAhead != nil),
         ]
         return Set(given.filter(\.1).map(\.0))
     }

@@ -59,6 +59,20 @@ import Testing
         #expect(configuration.fixedFieldsDiffering(from: plain) == ["busy_poll"])
     }
 
+    @Test func encodeAheadIsOnByDefaultReadPrintedAndFixedAtStart() throws {
+        let plain = try DecoderConfiguration.parse(yaml: "model: m\nsession: s\n")
+        #expect(plain.encodeAhead)
+        let off = try DecoderConfiguration.parse(yaml: "model: m\nsession: s\nencode_ahead: false\n")
+        try off.validate()
+        #expect(!off.encodeAhead)
+        let printed = try off.yaml()
+        #expect(printed.contains("encode_ahead: false\n"), "\(printed)")
+        #expect(try DecoderConfiguration.parse(yaml: printed) == off)
+        #expect(off.fixedFieldsDiffering(from: plain) == ["encode_ahead"])
+        let error = #expect(throws: ConfigurationError.self) { try DecoderConfiguration.parse(yaml: "model: m\nsession: s\nencode_ahead: sometimes\n") }
+        #expect(error?.description.contains("field 'encode_ahead'") == true, "\(String(describing: error))")
+    }
+
     @Test(arguments: [
         ("busy_poll: yes please\n", "field 'busy_poll'"),
         ("busy_pol: true\n", "unknown field 'busy_pol': did you mean 'busy_poll'?"),

@@ -99,6 +99,48 @@ import Testing
         }
     }
 
+    /// The scheduler prepares each next window's encoder between ticks (`encode_ahead`): the
+    /// outputs are the same bits as without, and the ticks really resume the prepared state.
+    @Test func preparingBetweenTicksGivesTheSameBits() throws {
+        var plain = try Pipeline()
+        var ahead = try Pipeline()
+        let events = Self.spikes(seconds: 1.4, seed: 5)
+        for index in [0, 1] {
+            let frames = SpikeBatchEncoder.watermark(sourceID: 7, sequence: 1, tickRate: Self.rate, watermark: 0)
+            if index == 0 { plain.send(frames) } else { ahead.send(frames) }
+        }
+        var start = 0
+        var plainOutputs: [OutputMessage] = [], aheadOutputs: [OutputMessage] = []
+        var resumed = 0, prepared = 0
+        for millisecond in 0..<1400 {
+            let end = Int64(millisecond + 1) * 30
+            var stop = start
+            while stop < events.count && events[stop].time < end { stop += 1 }
+            plain.sendBatch(Array(events[start..<stop]), watermark: end - 1)
+            ahead.sendBatch(Array(events[start..<stop]), watermark: end - 1)
+            start = stop
+            var error: ForwardError?
+            plain.runner.drain()
+            while let due = plain.runner.dueTick() { plainOutputs += try #require(plain.runner.run(due, error: &error)) }
+            ahead.runner.drain()
+            var ran = false
+            while let due = ahead.runner.dueTick() {
+                aheadOutputs += try #require(ahead.runner.run(due, error: &error))
+                if ahead.model.lastPreparedSpikes > 0 { resumed += 1 }
+                ran = true
+            }
+            if ran { prepared += ahead.runner.prepareNextWindow() > 0 ? 1 : 0 }
+        }
+        #expect(plainOutputs.count == 21)  // 1.00 s ... 1.40 s every 20 ms
+        #expect(aheadOutputs.map(\.rawValues) == plainOutputs.map(\.rawValues))
+        #expect(aheadOutputs.map(\.header.windowEnd) == plainOutputs.map(\.header.windowEnd))
+        // Every tick after the first was prepared, and resumed.
+        #expect(prepared == 21)
+        #expect(resumed == 20)
+        #expect(ahead.counters.ticksPrepared.value == 20 && plain.counters.ticksPrepared.value == 0)
+        #expect(ahead.counters.ticksFailed.value == 0 && ahead.counters.ticksSkipped.value == 0)
+    }
+
     @Test func silenceStillTicksOnceWatermarksArrive() throws {
         var pipeline = try Pipeline(hop: 0.1)
         pipeline.sendBatch([SpikeEvent(time: 0, unit: 3)], watermark: 0)

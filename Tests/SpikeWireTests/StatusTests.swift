@@ -10,6 +10,7 @@ import Testing
             DaemonCounter.allCases.map(\.name)
                 == ["unknown_units", "other_source", "reordered", "ticks_failed", "capture_failures", "reloads_failed", "resynchronizations",
                     "outside_windows", "capture_dropped", "behaviour_accepted", "behaviour_missed", "behaviour_unused", "reloads",
+                    "ticks_prepared",
                 ])
     }
 

@@ -62,6 +62,7 @@ DAEMON_COUNTERS = (
     "behaviour_missed",  # behaviour messages missing by sequence number
     "behaviour_unused",  # behaviour samples not scored (readout not decoded, other dimension, not after the previous, non-finite, too old)
     "reloads",  # reloads (SIGHUP) applied: a model reloaded or a configuration switched to
+    "ticks_prepared",  # ticks run that resumed the encoder state prepared between ticks (encode_ahead); a part of ticks_run
 )
 
 #: Kinds of a status quality entry.

@@ -185,6 +185,10 @@ def test_the_page_says_the_threads_and_the_scheduling(tmp_path):
     polling = profile_report.html(synthetic_profile("busy", threads=2, busy_poll=True))
     assert "<td>scheduling</td><td>ordinary (SCHED_OTHER), busy polling</td>" in polling
     assert "2 model threads, ordinary scheduling, busy polling, not pinned" in polling
+    # encode_ahead is on by default and said only when off.
+    assert "encode_ahead" not in polling
+    plain = profile_report.html(synthetic_profile("plain", threads=2, realtime_priority=10, encode_ahead=False))
+    assert "<td>scheduling</td><td>SCHED_FIFO 10, encode_ahead off</td>" in plain
 
 
 def test_an_older_profile_without_the_keys_still_renders():
@@ -245,3 +249,10 @@ def test_options_that_cannot_apply_are_refused_not_ignored(extra, message):
                "--quiet", "--seconds", "1", *extra]
     result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and message in result.stderr, result.stderr + result.stdout
+
+
+def test_the_daemon_configuration_turns_encode_ahead_off_only_when_asked():
+    from poyo_rt.profiling.run import Settings, daemon_config
+    binding = {"session": "s", "units": {0: "u"}}
+    assert "encode_ahead" not in daemon_config(str(MODEL), binding, Settings())
+    assert daemon_config(str(MODEL), binding, Settings(encode_ahead=False))["encode_ahead"] is False

@@ -72,6 +72,10 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
     /// with a longer tail). Not with `realtime_priority` (spinning SCHED_FIFO threads would starve
     /// every ordinary thread of their CPUs, libzmq's I/O thread included).
     public var busyPoll = false
+    /// Whether the scheduler attends the encoder to the next window's spikes between ticks, as far
+    /// as the watermark has made them final (`POYOModel.prepareEncoder`), so that a tick attends
+    /// only its last spikes: the same outputs, bit for bit, ~90 % of the encoder off the tick's path.
+    public var encodeAhead = true
     /// Entries of the ingest ring (rounded up to a power of two).
     public var ringCapacity: Int = 1 << 20
     /// Whether outputs also carry the raw (normalized) model values.
@@ -87,6 +91,7 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
         case statusInterval = "status_interval", ingestCPU = "ingest_cpu", modelCPU = "model_cpu"
         case ringCapacity = "ring_capacity", publishRawValues = "publish_raw_values", lockMemory = "lock_memory"
         case qualityWindow = "quality_window", realtimePriority = "realtime_priority", busyPoll = "busy_poll"
+        case encodeAhead = "encode_ahead"
     }
 
     public init(model: String, session: String) {
@@ -119,6 +124,7 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
         qualityWindow = try c.decodeIfPresent(Double.self, forKey: .qualityWindow) ?? 30
         realtimePriority = try c.decodeIfPresent(Int.self, forKey: .realtimePriority)
         busyPoll = try c.decodeIfPresent(Bool.self, forKey: .busyPoll) ?? false
+        encodeAhead = try c.decodeIfPresent(Bool.self, forKey: .encodeAhead) ?? true
     }
 
     /// An integer or a list of integers (`model_cpu: 2`, `model_cpu: [2, 3]`), as a list.
@@ -159,6 +165,7 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
         if lockMemory != other.lockMemory { names.append("lock_memory") }
         if realtimePriority != other.realtimePriority { names.append("realtime_priority") }
         if busyPoll != other.busyPoll { names.append("busy_poll") }
+        if encodeAhead != other.encodeAhead { names.append("encode_ahead") }
         if source != other.source { names.append("source") }
         if stallTimeout != other.stallTimeout { names.append("stall_timeout") }
         if statusInterval != other.statusInterval { names.append("status_interval") }
@@ -296,6 +303,7 @@ public struct DecoderConfiguration: Codable, Sendable, Equatable {
         try c.encode(lockMemory, forKey: .lockMemory)
         try c.encodeIfPresent(realtimePriority, forKey: .realtimePriority)
         try c.encode(busyPoll, forKey: .busyPoll)
+        try c.encode(encodeAhead, forKey: .encodeAhead)
     }
 
     private struct UnitKey: CodingKey {

@@ -44,6 +44,8 @@ public final class DecoderCounters: @unchecked Sendable {
     public let behaviourUnused = Atomic<UInt64>(0)
     /// Reloads (SIGHUP) applied.
     public let reloads = Atomic<UInt64>(0)
+    /// Ticks run that resumed an encoder state prepared between ticks (a part of `ticksRun`).
+    public let ticksPrepared = Atomic<UInt64>(0)
 
     public init() {
         rejections = .allocate(capacity: Self.reasons)
@@ -69,6 +71,7 @@ public final class DecoderCounters: @unchecked Sendable {
             unknownUnits.value, otherSource.value, reordered.value, ticksFailed.value, captureFailures,
             reloadsFailed.value, resynchronizations.value, outsideWindows.value, captureDropped,
             behaviourAccepted.value, behaviourMissed.value, behaviourUnused.value, reloads.value,
+            ticksPrepared.value,
         ]
     }
 

@@ -17,6 +17,15 @@ public enum RealtimeScheduling {
         return pthread_setschedparam(pthread_self(), SCHED_FIFO, &parameters)
     }
 
+    /// Gives the calling thread ordinary scheduling (SCHED_OTHER). Returns 0 or the error number.
+    ///
+    /// The corresponding C function is `pthread_setschedparam`.
+    public static func setCurrentThreadOrdinary() -> Int32 {
+        var parameters = sched_param()
+        parameters.sched_priority = 0
+        return pthread_setschedparam(pthread_self(), SCHED_OTHER, &parameters)
+    }
+
     /// Gives the calling thread (the daemon's `thread`) SCHED_FIFO at `priority`, when one is
     /// configured; a refusal is logged as an error (the start-up `probe` makes one unlikely).
     static func applyToCurrentThread(_ priority: Int?, thread: String, logger: Logger) {

@@ -33,6 +33,10 @@ final class SchedulerLoop {
     private var statusSequence: UInt64 = 0
     private var stalled = false
     private var warnedOverrun = false
+    private var warnedPriority = false
+    /// When to prepare the next window (`prepareNextWindow`), CLOCK_MONOTONIC ns; nil: not due.
+    private var prepareAt: UInt64?
+    private var hopNS: UInt64
     private var budgetNS: UInt64
 
     init(
@@ -53,6 +57,7 @@ final class SchedulerLoop {
         session = configuration.session
         self.logger = logger
         budgetNS = UInt64((runner.binding.budget * 1e9).rounded())
+        hopNS = UInt64((runner.binding.hop * 1e9).rounded())
     }
 
     func run(context: ZMQContext, ready: (Result<String, ConfigurationError>) -> Bool) {
@@ -88,9 +93,16 @@ final class SchedulerLoop {
                 runner.drain()
                 while let due = runner.dueTick() {
                     runTick(due, socket: socket)
+                    // Half a hop after the tick's watermark: the next window's encoder over its
+                    // spikes so far (`encode_ahead`), once the subscribers have had the outputs.
+                    if configuration.encodeAhead { prepareAt = due.receivedAt &+ hopNS / 2 }
                     runner.drain()
                 }
             } while runner.reachedSwitch && swapConfiguration()
+            if let due = prepareAt, MonotonicClock.nanoseconds() >= due {
+                prepareAt = nil
+                prepareNextWindow()
+            }
             let now = MonotonicClock.nanoseconds()
             checkStall(now: now, timeout: stallTimeout)
             if now >= nextStatus {
@@ -103,7 +115,8 @@ final class SchedulerLoop {
             }
             if control.takeDumpRequest() { logSummary(title: "counters on request") }
             let untilStatus = nextStatus > now ? nextStatus - now : 0
-            let timeout = DispatchTime.now() + .nanoseconds(Int(min(untilStatus, 50_000_000)))
+            let untilPrepare = prepareAt.map { $0 > now ? $0 - now : 0 } ?? .max
+            let timeout = DispatchTime.now() + .nanoseconds(Int(min(untilStatus, untilPrepare, 50_000_000)))
             if configuration.busyPoll {
                 // Spin so that this CPU never idles. DISPATCH_TIME_NOW (raw value 0) tries the
                 // semaphore without a system call; `.now()` is a deadline in the future by the time
@@ -132,6 +145,8 @@ final class SchedulerLoop {
         modelIdentity = change.identity
         session = change.configuration.session
         budgetNS = UInt64(change.binding.budget * 1e9)
+        hopNS = UInt64((change.binding.hop * 1e9).rounded())
+        prepareAt = nil
         forwardTime = ForwardTimeEstimate()
         counters.reloads.increment()
         logger.notice("switched between ticks", metadata: [
@@ -181,6 +196,25 @@ final class SchedulerLoop {
             latency.record(nanoseconds: message.header.stages.published &- due.receivedAt)
             capture?.append(.published(frames: frames, monotonicNS: message.header.stages.published))
             quality.addDecodes(message)
+        }
+    }
+
+    /// `TickRunner.prepareNextWindow` on this thread alone, with ordinary scheduling for its
+    /// duration under `realtime_priority`, half a hop after the last tick's watermark: it is not
+    /// urgent, and a co-located rig and the subscribers need CPUs too. Measured with
+    /// `tools/bench_serve.py --threads 2 --realtime-priority 10` (README): run on both threads at
+    /// SCHED_FIFO right after the tick, the Python subscriber got the outputs no sooner than
+    /// without preparing at all; on one thread right after the tick, its publish -> subscriber p99
+    /// went from 0.75 to 3.3 ms.
+    private func prepareNextWindow() {
+        let ordinary = configuration.realtimePriority != nil && RealtimeScheduling.setCurrentThreadOrdinary() == 0
+        runner.prepareNextWindow(callerOnly: true)
+        if ordinary, let priority = configuration.realtimePriority {
+            let error = RealtimeScheduling.setCurrentThread(priority: Int32(clamping: priority))
+            if error != 0 && !warnedPriority {
+                warnedPriority = true
+                logger.error("realtime_priority: the scheduler thread was refused SCHED_FIFO at \(priority) again after preparing a window (\(String(cString: strerror(error)))); it runs with ordinary scheduling")
+            }
         }
     }
 

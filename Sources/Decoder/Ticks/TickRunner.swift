@@ -154,6 +154,26 @@ public final class TickRunner {
         return assembler.window.inputUnitIndex.count
     }
 
+    /// Attends the encoder to the next tick's window as far as the watermark has made its spikes
+    /// final (`POYOModel.prepareEncoder`), so that the tick, once due, attends only the rest:
+    /// the scheduler calls it between ticks. Returns the spikes prepared (0: none, e.g. before the
+    /// first tick is known or with fewer spikes than a key block). The window is rebuilt at the tick
+    /// from the history, and resumes the prepared state only if it begins with exactly these
+    /// tokens, so a spike that arrives late and out of order cannot change the outputs.
+    /// `callerOnly`: on the calling thread alone (`POYOModel.prepareEncoder(_:callerOnly:)`).
+    @discardableResult
+    public func prepareNextWindow(callerOnly: Bool = false) -> Int {
+        guard let clock, let schedule, let next = schedule.nextTick, next < Int64.max, watermark >= 0 else { return 0 }
+        let start = schedule.windowStart(of: next)
+        // The watermark includes its own instant: every spike before watermark + 1 has been sent.
+        let final = watermark == .max ? next : min(next, watermark + 1)
+        guard final > start else { return 0 }
+        assembler.assemble(start: start, end: next, clock: clock, history: history, spikesBefore: final)
+        assembledTick = nil
+        // A window the model refuses is refused again, and counted, when its tick runs.
+        return (try? model.prepareEncoder(assembler.window, callerOnly: callerOnly)) ?? 0
+    }
+
     /// Runs a due tick: one output message per decoded readout, stage timestamps set up to
     /// `forwardDone` (the publisher sets `published`). Nil when the model refused the window
     /// (counted in `ticksFailed`; `error` says why).
@@ -171,6 +191,7 @@ public final class TickRunner {
         }
         let done = MonotonicClock.nanoseconds()
         counters.ticksRun.increment()
+        if model.lastPreparedSpikes > 0 { counters.ticksPrepared.increment() }
         let outputTicks = assembler.outputTicks(tick: due.tick, clock: clock)
         let stages = StageTimestamps(received: due.receivedAt, windowBuilt: built, forwardDone: done, published: 0, dequeued: due.dequeuedAt)
         return binding.readouts.map { spec in

@@ -26,12 +26,13 @@ public struct WindowAssembler {
         clock.outputOffsets.map { tick + $0 }
     }
 
-    /// Fills `window` for the window [start, end) of a source clock.
-    public mutating func assemble(start: Int64, end: Int64, clock: SourceClockTicks, history: SpikeHistory) {
+    /// Fills `window` for the window [start, end) of a source clock; with `spikesBefore`, only the
+    /// spikes before it (the window as it stands before it completes, for `POYOModel.prepareEncoder`).
+    public mutating func assemble(start: Int64, end: Int64, clock: SourceClockTicks, history: SpikeHistory, spikesBefore: Int64? = nil) {
         let rate = Double(clock.tickRate)
         spikeUnits.removeAll(keepingCapacity: true)
         spikeTimes.removeAll(keepingCapacity: true)
-        for index in history.range(from: start, to: end) {
+        for index in history.range(from: start, to: min(end, spikesBefore ?? end)) {
             spikeUnits.append(Int(history.unit(at: index)))
             spikeTimes.append(Double(history.time(at: index) - start) / rate)
         }

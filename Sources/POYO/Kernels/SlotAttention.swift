@@ -68,12 +68,20 @@ struct SlotHeadKeys {
 
 /// Attends the latents of `head` to its keys `range` (in blocks of `keyBlock` keys), updating the
 /// running softmax state: `out` [latents, ldo] (the head's dim_head columns), `sums` and `maxima`
-/// [latents]. Without `resume` the state starts empty; without `normalize` it is left unnormalized,
-/// to be resumed with more keys (the cached start/end tokens). Scratch: `scratch`'s buffers.
+/// [latents], and `aggregated` [slots, latents] (the softmax weights summed per slot, not yet
+/// multiplied by the slots' unrotated values). Without `resume` the state starts empty. The first
+/// `carriedSlots` rows of `aggregated` are resumed too (the others start at zero).
+/// `close` adds the unrotated value product of the slots `closing` (their rows of `aggregated`ᵀ ·
+/// `slotValues`: summed over those slots only, so that the result does not depend on how many
+/// other slots the window has) and, with `normalize`,
+/// divides by the sums; a range left open is resumed later with more keys (`EncoderPrefix`), and
+/// one split at key-block boundaries gives the same bits as the whole range in one call.
+/// Scratch: `scratch`'s buffers.
 func slotAttentionForward(
     _ head: SlotAttentionHead, keys range: Range<Int>,
     out: UnsafeMutablePointer<Float>, ldo: Int, sums: UnsafeMutablePointer<Float>, maxima: UnsafeMutablePointer<Float>,
-    keyBlock: Int, scratch: AttentionScratch, resume: Bool, normalize: Bool
+    aggregated: UnsafeMutablePointer<Float>, carriedSlots: Int,
+    keyBlock: Int, scratch: AttentionScratch, resume: Bool, close: Bool, closing: Range<Int>, normalize: Bool
 ) {
     let latents = head.latents, dimHead = head.rotated &+ head.unrotated
     if !resume {
@@ -84,8 +92,7 @@ func slotAttentionForward(
         }
     }
     let scores = scratch.scores.reserve(keyBlock &* latents)
-    let aggregated = scratch.sharedScores.reserve(head.slots &* latents)
-    aggregated.update(repeating: 0, count: head.slots &* latents)
+    (aggregated + carriedSlots &* latents).update(repeating: 0, count: (head.slots &- carriedSlots) &* latents)
     let blockMaxima = scratch.sums.reserve(2 &* latents), factors = blockMaxima + latents
 
     var start = range.lowerBound
@@ -113,7 +120,7 @@ func slotAttentionForward(
             }
             maxima[i] = blockMaxima[i]
         }
-        if grew && start > range.lowerBound {
+        if grew && (start > range.lowerBound || carriedSlots > 0) {
             for slot in 0..<head.slots { multiply(aggregated + slot &* latents, by: factors, count: latents) }
         }
         exponentiateColumns(
@@ -126,10 +133,12 @@ func slotAttentionForward(
         start &+= count
     }
     // The unrotated value columns, once per slot: out[:, rotated:] += aggregatedᵀ · slotValues.
-    if !range.isEmpty {
+    guard close else { return }
+    if (!range.isEmpty || carriedSlots > 0) && !closing.isEmpty {
         panelGEMM(
-            out + head.rotated, ldc: ldo, aggregated, lda: latents, Panels(head.slotValues, ldb: head.unrotated, columns: head.unrotated),
-            m: latents, k: head.slots, Epilogue(accumulate: true), transposedA: true)
+            out + head.rotated, ldc: ldo, aggregated + closing.lowerBound &* latents, lda: latents,
+            Panels(head.slotValues + closing.lowerBound &* head.unrotated, ldb: head.unrotated, columns: head.unrotated),
+            m: latents, k: closing.count, Epilogue(accumulate: true), transposedA: true)
     }
     if normalize {
         for i in 0..<latents { scale(out + i &* ldo, count: dimHead, by: 1 / sums[i]) }

@@ -4,7 +4,9 @@ extension POYOModel {
     /// projection and feed-forward (`latents += to_out(attended); latents += enc_ffn(latents)`) in
     /// its first row blocks. Returns the latent stream [L, dim] and `attended`, in scratch.
     /// Parallel regions: the tokens' angles (or, on the general path, their K/V) in blocks, the attention per head.
-    func encode(_ w: ModelWindow) -> (latents: UnsafeMutablePointer<Float>, attended: UnsafeMutablePointer<Float>) {
+    /// With `preparingSpikes` (`prepareEncoder`), it attends the start/end tokens and that many spikes
+    /// only, keeps the state in `encoderPrefix` and leaves `attended` unfinished.
+    func encode(_ w: ModelWindow, preparingSpikes: Int = 0) -> (latents: UnsafeMutablePointer<Float>, attended: UnsafeMutablePointer<Float>) {
         let h = hyperparameters
         let dim = h.dim
         let inner = h.crossHeads * h.dimHead
@@ -18,9 +20,18 @@ extension POYOModel {
         let prefix = split ? StartEndCache.prefixLength(of: w) : 0
         let cached = prefix > 0 && startEndCache.matches(w, prefix: prefix)
         let first = cached ? prefix : 0
+        // Spikes already attended by `prepareEncoder` (resumed with the cached start/end state).
+        let preparing = preparingSpikes > 0
+        let resumed = split && cached && !preparing ? encoderPrefix.resumableSpikes(of: w, prefix: prefix) : 0
+        if !preparing { lastPreparedSpikes = resumed }
+        // The collected tokens whose angles are needed: those attended here.
+        let spikeStart = prefix - first
+        let angled = preparing ? spikeStart + resumed..<(spikeStart + preparingSpikes) : spikeStart + resumed..<Int.max
 
-        let tokens = split ? gatherSlotTokens(w, first: first, prefixTokens: first == 0 ? prefix : 0) : gatherTokens(w, first: first)
-        stageClock.mark(.encoderInputs)
+        let tokens = split
+            ? gatherSlotTokens(w, first: first, prefixTokens: first == 0 ? prefix : 0, angles: first == 0 ? 0..<angled.upperBound : angled)
+            : gatherTokens(w, first: first)
+        if !preparing { stageClock.mark(.encoderInputs) }
         // Latents and their (precomputed) encoder queries, rotated by the latent times.
         let count = w.latentIndex.count
         let latents = s.latents.reserve(count * dim)
@@ -38,13 +49,15 @@ extension POYOModel {
         // Sized for the self-attention too: `process` reads this output while it writes its own heads'.
         let attended = s.attended.reserve(count * max(inner, h.selfHeads * h.dimHead))
         if split {
-            attendSlots(w, queries: queries, tokens: tokens, count: count, prefix: prefix, cached: cached, into: attended)
+            attendSlots(
+                w, queries: queries, tokens: tokens, count: count, prefix: prefix, cached: cached,
+                resumedSpikes: resumed, preparingSpikes: preparingSpikes, into: attended)
         } else {
             pool.run(tasks: h.crossHeads, CrossAttentionHeads(
                 attended: attended, queries: queries, keys: s.keys.pointer, values: s.values.pointer, inner: inner,
                 count: count, tokens: tokens, dimHead: h.dimHead, scratch: s.workers))
         }
-        stageClock.mark(.encoderAttention)
+        if !preparing { stageClock.mark(.encoderAttention) }
         return (latents, attended)
     }
 

@@ -5,8 +5,9 @@ extension POYOModel {
     /// `scratch.tokenSin`; each head's attention rotates its keys and values per key block, `SlotHeadKeys`).
     /// The first `prefixTokens` tokens (start/end tokens attended here, not resumed from the cache)
     /// get their slots after all others, so that the slots of the tokens after them, and with them
-    /// every sum over slots, are the same whether the start/end state was cached or not. Returns N'.
-    func gatherSlotTokens(_ w: ModelWindow, first: Int, prefixTokens: Int) -> Int {
+    /// every sum over slots, are the same whether the start/end state was cached or not. Angles
+    /// are computed for the collected tokens `angles` (clamped to N'): those attended. Returns N'.
+    func gatherSlotTokens(_ w: ModelWindow, first: Int, prefixTokens: Int, angles: Range<Int>) -> Int {
         let h = hyperparameters
         let dim = h.dim
         let types = UnitKeyValueTable.tokenTypes
@@ -53,6 +54,7 @@ extension POYOModel {
                         }
                     }
                     numberSlots(of: prefixTokens..<tokens)
+                    s.spikeSlots = slotKeys.count
                     numberSlots(of: 0..<prefixTokens)
                 }
             }
@@ -61,7 +63,8 @@ extension POYOModel {
         swap(&slotOfKey, &s.slotOfKey)
         swap(&slotKeys, &s.slotKeys)
         swap(&tokenSlot, &s.tokenSlot)
-        withTokenKeyValues(w) { pool.forEachBlock(of: tokens, granule: 64, TokenAngles(tokens: $0)) }
+        let angled = angles.clamped(to: 0..<tokens)
+        withTokenKeyValues(w) { pool.forEachBlock(of: angled.count, granule: 64, TokenAngles(tokens: $0, offset: angled.lowerBound)) }
         return tokens
     }
 
@@ -69,9 +72,12 @@ extension POYOModel {
     /// start/end tokens' cached state (computed and recorded here when it does not match).
     /// Per head it first builds the slot operands: the unrotated key and value columns of each
     /// slot, and the unrotated score part of each slot against each latent.
+    /// With `resumedSpikes`, the state after the start/end tokens and that many spikes comes from
+    /// `encoderPrefix`; with `preparingSpikes`, the attention stops after that many spikes and the
+    /// state is kept in `encoderPrefix` (`prepareEncoder`).
     func attendSlots(
         _ w: ModelWindow, queries: UnsafeMutablePointer<Float>, tokens: Int, count: Int, prefix: Int, cached: Bool,
-        into attended: UnsafeMutablePointer<Float>
+        resumedSpikes: Int, preparingSpikes: Int, into attended: UnsafeMutablePointer<Float>
     ) {
         let h = hyperparameters
         let dimHead = h.dimHead, heads = h.crossHeads, inner = heads * dimHead, groups = h.numLatentsPerStep
@@ -79,9 +85,9 @@ extension POYOModel {
         let s = scratch
         let slots = s.slotKeys.count
         let scale = 1 / Float(dimHead).squareRoot()
-        // A block of scores of ~256 KiB stays in L2 through softmax and the value product.
-        // (Not cut to the token count: blocks must start at the same tokens, cached start/end state or not.)
-        let keyBlock = max(64, (Self.scoreBlockBytes / 4 / max(count, 1)) & ~15)
+        let keyBlock = encoderKeyBlock(latents: count)
+        let prepared = encoderPrefix
+        if preparingSpikes > 0 { prepared.reserve(latents: count, inner: inner, heads: heads, slots: slots) }
         let sums = s.sums.reserve(heads * count), maxima = s.maxima.reserve(heads * count)
         let cache = startEndCache
         let cacheOut = cache.out.reserve(prefix > 0 ? count * inner : 0)
@@ -93,15 +99,24 @@ extension POYOModel {
                         pool.run(tasks: heads, SlotAttentionHeads(
                             rotary: rotary, tokenCos: s.tokenCos.pointer, tokenSin: s.tokenSin.pointer, table: unitKeyValues,
                             scratch: s.workers, queries: queries, latentQueries: latentQueries.baseAddress!,
-                            latentIndex: latentIndex.baseAddress!, slotKeys: slotKeys.baseAddress!, slots: slots, tokenSlot: tokenSlot.baseAddress!,
+                            latentIndex: latentIndex.baseAddress!, slotKeys: slotKeys.baseAddress!, slots: slots, spikeSlots: s.spikeSlots, tokenSlot: tokenSlot.baseAddress!,
                             tokens: tokens, count: count, dimHead: dimHead, inner: inner,
                             groups: groups, rotated: rotated, scale: scale, keyBlock: keyBlock, prefix: prefix, cached: cached,
-                            attended: attended, sums: sums, maxima: maxima, cacheOut: cacheOut, cacheSums: cacheSums, cacheMaxima: cacheMaxima))
+                            attended: attended, sums: sums, maxima: maxima, cacheOut: cacheOut, cacheSums: cacheSums, cacheMaxima: cacheMaxima,
+                            prepared: prepared.state, resumedSpikes: resumedSpikes, preparingSpikes: preparingSpikes))
                     }
                 }
             }
         }
         if prefix > 0 && !cached { cache.record(w, prefix: prefix) }
+        if preparingSpikes > 0 {
+            // The spikes' slots are numbered first, in order of appearance: those of the prepared
+            // spikes are 0..<k, the same in the completed window.
+            let spikeStart = cached ? 0 : prefix
+            var preparedSlots = 0
+            for j in spikeStart..<(spikeStart + preparingSpikes) { preparedSlots = max(preparedSlots, Int(s.tokenSlot[j]) + 1) }
+            prepared.record(w, prefix: prefix, spikes: preparingSpikes, slots: preparedSlots)
+        }
     }
 }
 
@@ -109,9 +124,11 @@ extension POYOModel {
 /// rotates its key blocks with them, `SlotHeadKeys`).
 private struct TokenAngles: ParallelRows {
     let tokens: TokenKeyValues
+    /// The first token of row 0.
+    let offset: Int
 
     func run(rows block: Range<Int>, worker: Int) {
-        tokens.angles(block)
+        tokens.angles((block.lowerBound + offset)..<(block.upperBound + offset))
     }
 }
 
@@ -158,12 +175,17 @@ private struct SlotAttentionHeads: ParallelTasks {
     let table: UnitKeyValueTable
     let scratch: [AttentionScratch]
     let queries: UnsafeMutablePointer<Float>, latentQueries: UnsafePointer<Float>, latentIndex: UnsafePointer<Int>
-    let slotKeys: UnsafePointer<Int>, slots: Int, tokenSlot: UnsafePointer<Int32>
+    /// Slots are numbered spikes first: `0..<spikeSlots` are spikes', the rest start/end tokens'.
+    let slotKeys: UnsafePointer<Int>, slots: Int, spikeSlots: Int, tokenSlot: UnsafePointer<Int32>
     let tokens: Int, count: Int, dimHead: Int, inner: Int, groups: Int, rotated: Int
     let scale: Float
     let keyBlock: Int, prefix: Int, cached: Bool
     let attended: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>, maxima: UnsafeMutablePointer<Float>
     let cacheOut: UnsafeMutablePointer<Float>, cacheSums: UnsafeMutablePointer<Float>, cacheMaxima: UnsafeMutablePointer<Float>
+    /// The state prepared ahead (`EncoderPrefix`): resumed after `resumedSpikes` spikes, or
+    /// written after `preparingSpikes` spikes.
+    let prepared: PreparedState
+    let resumedSpikes: Int, preparingSpikes: Int
 
     func run(task head: Int, worker: Int) {
         let scratch = scratch[worker]
@@ -202,20 +224,48 @@ private struct SlotAttentionHeads: ParallelTasks {
             tokenSlot: tokenSlot, slotScores: slotScores, slotValues: slotV, slots: slots, latents: count,
             rotated: rotated, unrotated: unrotated, scale: scale)
         let out = attended + column, headSums = sums + head * count, headMaxima = maxima + head * count
+        let aggregated = scratch.sharedScores.reserve(slots * count)
         var resumeFrom = 0
         if prefix > 0 {
             if !cached {
                 slotAttentionForward(
                     operands, keys: 0..<prefix, out: cacheOut + column, ldo: inner, sums: cacheSums + head * count,
-                    maxima: cacheMaxima + head * count, keyBlock: keyBlock, scratch: scratch, resume: false, normalize: false)
+                    maxima: cacheMaxima + head * count, aggregated: aggregated, carriedSlots: 0,
+                    keyBlock: keyBlock, scratch: scratch, resume: false, close: true, closing: spikeSlots..<slots, normalize: false)
                 resumeFrom = prefix
             }
-            for i in 0..<count { (out + i * inner).update(from: cacheOut + i * inner + column, count: dimHead) }
-            headSums.update(from: cacheSums + head * count, count: count)
-            headMaxima.update(from: cacheMaxima + head * count, count: count)
+            restore(out: out, sums: headSums, maxima: headMaxima, column: column, from: cacheOut, cacheSums + head * count, cacheMaxima + head * count)
         }
+        var carriedSlots = 0
+        if resumedSpikes > 0 {
+            // The start/end tokens are cached here (`resumableSpikes`): the spikes begin at token 0.
+            restore(out: out, sums: headSums, maxima: headMaxima, column: column, from: prepared.out, prepared.sums + head * count, prepared.maxima + head * count)
+            carriedSlots = prepared.slots
+            aggregated.update(from: prepared.aggregated + head * prepared.headStride, count: carriedSlots * count)
+            resumeFrom = resumedSpikes
+        }
+        let preparing = preparingSpikes > 0
         slotAttentionForward(
-            operands, keys: resumeFrom..<tokens, out: out, ldo: inner, sums: headSums, maxima: headMaxima,
-            keyBlock: keyBlock, scratch: scratch, resume: prefix > 0, normalize: true)
+            operands, keys: resumeFrom..<(preparing ? resumeFrom + preparingSpikes : tokens), out: out, ldo: inner, sums: headSums, maxima: headMaxima,
+            aggregated: aggregated, carriedSlots: carriedSlots,
+            keyBlock: keyBlock, scratch: scratch, resume: prefix > 0 || resumedSpikes > 0, close: !preparing, closing: 0..<spikeSlots,
+            normalize: true)
+        if preparing {
+            for i in 0..<count { (prepared.out + i * inner + column).update(from: out + i * inner, count: dimHead) }
+            (prepared.sums + head * count).update(from: headSums, count: count)
+            (prepared.maxima + head * count).update(from: headMaxima, count: count)
+            (prepared.aggregated + head * prepared.headStride).update(from: aggregated, count: slots * count)
+        }
+    }
+
+    /// Copies a saved state of this head (`out`'s columns of the head from rows of `inner`, its
+    /// sums and maxima) into the working one.
+    private func restore(
+        out: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>, maxima: UnsafeMutablePointer<Float>, column: Int,
+        from savedOut: UnsafeMutablePointer<Float>, _ savedSums: UnsafePointer<Float>, _ savedMaxima: UnsafePointer<Float>
+    ) {
+        for i in 0..<count { (out + i * inner).update(from: savedOut + i * inner + column, count: dimHead) }
+        sums.update(from: savedSums, count: count)
+        maxima.update(from: savedMaxima, count: count)
     }
 }

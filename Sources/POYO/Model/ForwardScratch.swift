@@ -6,6 +6,7 @@ final class ForwardScratch {
     let keys = FloatBuffer(), values = FloatBuffer()           // [N', cross inner], rotated (the general path, `gatherTokens`)
     var tokenSlot: [Int32] = []          // [N'] the slot (unit, token type) of each token, numbered per window
     var slotKeys: [Int] = []             // [slots] unit * token types + type of each slot
+    var spikeSlots = 0                   // slots 0..<spikeSlots are spikes' (numbered first), the rest start/end tokens'
     /// Per (unit, token type) key: its slot in this window when `slotStamp` equals `stamp`.
     var slotOfKey: [Int32] = [], slotStamp: [UInt32] = []
     var stamp: UInt32 = 0

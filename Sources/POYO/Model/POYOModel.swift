@@ -19,6 +19,11 @@ public final class POYOModel {
     let pool: WorkerPool
     let scratch: ForwardScratch
     let startEndCache = StartEndCache()
+    /// The encoder state of a window prepared before it completed (`prepareEncoder`).
+    let encoderPrefix = EncoderPrefix()
+    /// Spikes of the last `forward`'s window whose encoder attention was resumed from
+    /// `prepareEncoder` instead of computed in that call (0 when none).
+    public internal(set) var lastPreparedSpikes = 0
     /// Per-stage wall time of forward passes, when enabled (`poyo bench --stages`).
     public let stageClock = ForwardStageClock()
     /// Readout position of each registry id (POYO+ decoder index), -1 when none.

@@ -79,6 +79,10 @@ public final class WorkerPool: @unchecked Sendable {
         if !handles.isEmpty { state.wake() }
     }
 
+    /// While set, regions run every task on the caller's thread and leave the workers alone
+    /// (`POYOModel.prepareEncoder(_:callerOnly:)`: work between ticks that must not take every core).
+    var callerOnly = false
+
     /// Workers parked on the condition variable now (the rest spin or work).
     var parkedWorkers: Int { state.parkedWorkers }
 
@@ -89,7 +93,7 @@ public final class WorkerPool: @unchecked Sendable {
     /// or not. (A closure the workers could call, capturing `T`, was a heap context in unspecialised
     /// code: one allocation a region in debug builds, found by ForwardAllocationTests.)
     func run<T: ParallelTasks>(tasks: Int, _ work: T) {
-        if handles.isEmpty || tasks <= 1 {
+        if handles.isEmpty || tasks <= 1 || callerOnly {
             for task in 0..<tasks { work.run(task: task, worker: 0) }
             return
         }

@@ -59,6 +59,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "CAP_SYS_NICE or LimitRTPRIO)")
     p.add_argument("--busy-poll", action="store_true",
                    help="the daemon's busy_poll: its scheduler and model worker threads spin between ticks (each keeps a CPU busy)")
+    p.add_argument("--no-encode-ahead", dest="encode_ahead", action="store_false",
+                   help="the daemon's encode_ahead off: every tick attends the encoder to its whole window (default: on, "
+                        "the next window's spikes so far are attended between ticks)")
     p.add_argument("--burst-at", type=float, default=None, metavar="S",
                    help="add an oversized burst at S seconds of the stream (a forced slow tick)")
     p.add_argument("--burst-spikes", type=int, default=60_000, help="spikes of that burst, within 1 ms (default 60000)")
@@ -109,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
         raise SessionError("--pid is the pid of a running daemon: give its --endpoints too (without them profile starts its own)")
     if args.endpoints is not None:
         given = [flag for flag, value in (("--realtime-priority", args.realtime_priority), ("--busy-poll", args.busy_poll or None),
+                                          ("--no-encode-ahead", None if args.encode_ahead else True),
                                           ("--model-cpu", args.model_cpu), ("--ingest-cpu", args.ingest_cpu)) if value is not None]
         if given:
             raise SessionError(f"{', '.join(given)} configure{'s' if len(given) == 1 else ''} the daemon profile starts; with --endpoints the "
@@ -119,7 +123,8 @@ def run(args: argparse.Namespace) -> int:
         raise SessionError("--sweep plays synthetic loads; it cannot be combined with --session")
     seconds = args.seconds if args.seconds is not None else (5.0 if len(points) > 1 else 60.0)
     settings = Settings(hop=args.hop, budget=args.budget, threads=args.threads, ingest_cpu=args.ingest_cpu,
-                        model_cpu=args.model_cpu, realtime_priority=args.realtime_priority, busy_poll=args.busy_poll)
+                        model_cpu=args.model_cpu, realtime_priority=args.realtime_priority, busy_poll=args.busy_poll,
+                        encode_ahead=args.encode_ahead)
     from .. import model_file
     description, _ = model_file.read_model_file(model)
     settings.sequence_length = float(description["hyperparameters"]["sequence_length"])
@@ -175,6 +180,7 @@ def run(args: argparse.Namespace) -> int:
                           "seconds_per_point": seconds, "sequence_length_s": settings.sequence_length,
                           "ingest_cpu": settings.ingest_cpu, "model_cpu": settings.model_cpu,
                           "realtime_priority": settings.realtime_priority, "busy_poll": settings.busy_poll,
+                          "encode_ahead": settings.encode_ahead,
                           "session": args.session, "binary": str(binary) if binary else None,
                           "endpoints": args.endpoints},
         "runs": results,

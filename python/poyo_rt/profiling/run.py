@@ -42,6 +42,9 @@ class Settings:
         SCHED_FIFO priority (1-99) of the daemon's ingest, scheduler and worker threads.
     busy_poll : bool
         The daemon's ``busy_poll``: its scheduler and worker threads spin between ticks.
+    encode_ahead : bool
+        The daemon's ``encode_ahead``: between ticks it attends the encoder to the next window's
+        spikes so far (the default, true; false: every tick attends its whole window).
     """
 
     hop: float = 0.02
@@ -52,6 +55,7 @@ class Settings:
     model_cpu: Optional[Union[int, list]] = None
     realtime_priority: Optional[int] = None
     busy_poll: bool = False
+    encode_ahead: bool = True
 
     @property
     def budget_s(self) -> float:
@@ -67,6 +71,8 @@ def daemon_config(model: str, binding: dict, settings: Settings) -> dict:
             config[key] = getattr(settings, key)
     if settings.busy_poll:
         config["busy_poll"] = True
+    if not settings.encode_ahead:
+        config["encode_ahead"] = False
     return config
 
 

@@ -33,13 +33,14 @@ def model_threads(c: dict) -> str:
 
 def scheduling(c: dict) -> str:
     """The daemon's scheduling as configured: "SCHED_FIFO N" (``realtime_priority``), "ordinary
-    (SCHED_OTHER)" without one, "ordinary (SCHED_OTHER), busy polling" with ``busy_poll``; "not
-    recorded" in a profile.json older than the key."""
+    (SCHED_OTHER)" without one, "ordinary (SCHED_OTHER), busy polling" with ``busy_poll``, and
+    ", encode_ahead off" when the daemon attended each whole window at its tick; "not recorded"
+    in a profile.json older than the key."""
     if "realtime_priority" not in c:
         return NOT_RECORDED
     priority = c["realtime_priority"]
     policy = "ordinary (SCHED_OTHER)" if priority is None else f"SCHED_FIFO {priority}"
-    return policy + (", busy polling" if c.get("busy_poll") else "")
+    return policy + (", busy polling" if c.get("busy_poll") else "") + (", encode_ahead off" if c.get("encode_ahead") is False else "")
 
 
 def pinning(c: dict) -> str:
@@ -394,7 +395,7 @@ def write_comparison(reports: list, directory) -> dict:
 def _configuration_facts(report: dict) -> dict:
     """The threads and scheduling of a profile for comparison.json (None where not recorded)."""
     c = report["configuration"]
-    return {**{k: c.get(k) for k in ("threads", "realtime_priority", "busy_poll", "model_cpu", "ingest_cpu")},
+    return {**{k: c.get(k) for k in ("threads", "realtime_priority", "busy_poll", "encode_ahead", "model_cpu", "ingest_cpu")},
             "summary": configuration_line(c)}
 
 
