@@ -3,7 +3,7 @@
 counts, firing rates and thread counts, printed as a table (and JSON), with the capacity line.
 
     .venv/bin/python tools/bench_capacity.py --model Tests/POYOTests/Fixtures/poyo_1p3m.model.safetensors \\
-        [--units 50,100,200,500,1000] [--rates 5,20,40] [--threads 1,2] [--hop 0.02] [--json out.json]
+        [--units 50,100,200,500,1000] [--rates 5,20,40] [--threads 1,2] [--hop 0.02] [--ahead] [--json out.json]
 
 Each cell is one `poyo bench --json` run (fresh Poisson windows each iteration, start/end tokens of
 every unit included). A cell "holds" the hop when its forward p99 is below `--share` (default 0.75)
@@ -12,6 +12,10 @@ of the hop: the rest of the budget is the daemon's own path (ingest, window, pub
 the largest token count per window below which every cell holds, per thread count. A model whose unit vocabulary is
 smaller than the largest unit count is widened with random unit embeddings (same shape otherwise). Run it on an otherwise idle
 machine; the numbers are this CPU's (printed first).
+
+`--ahead` times the forward pass as the daemon runs it with `encode_ahead` (its default): each
+window's spikes older than its last hop are attended first, untimed (`poyo bench --ahead HOP`), and
+the time is what is left at the tick. Without it, the whole window is timed.
 """
 
 from __future__ import annotations
@@ -65,10 +69,13 @@ def widened(model: str, units: int, directory: str) -> str:
     return path
 
 
-def bench(poyo: str, model: str, units: int, rate: float, threads: int, iterations: int) -> dict:
-    """One `poyo bench --json` run: p50/p90/p99 (ms), tokens per window, GFLOP/s."""
+def bench(poyo: str, model: str, units: int, rate: float, threads: int, iterations: int, ahead: float | None = None) -> dict:
+    """One `poyo bench --json` run: p50/p90/p99 (ms), tokens per window, GFLOP/s; with `ahead`
+    (seconds), the encoder prepared up to that long before each window's end, untimed."""
     command = [poyo, "bench", "--model", model, "--units", str(units), "--rate", str(rate),
                "--threads", str(threads), "--iterations", str(iterations), "--warmup", "10", "--json"]
+    if ahead is not None:
+        command += ["--ahead", str(ahead)]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"bench_capacity: {' '.join(command)} failed: {done.stderr.strip()}")
@@ -86,6 +93,8 @@ def main() -> int:
     parser.add_argument("--iterations", type=int, default=100, help="timed windows per cell")
     parser.add_argument("--hop", type=float, default=0.02, help="seconds between ticks (0.02: 50 Hz)")
     parser.add_argument("--share", type=float, default=0.75, help="share of the hop the forward p99 may take")
+    parser.add_argument("--ahead", action="store_true",
+                        help="time what is left at the tick with the encoder prepared one hop ahead (the daemon's encode_ahead)")
     parser.add_argument("--json", help="also write every cell as JSON here")
     args = parser.parse_args()
     units = [int(u) for u in args.units.split(",")]
@@ -96,14 +105,15 @@ def main() -> int:
     scratch = tempfile.TemporaryDirectory()
     model = widened(args.model, max(units), scratch.name)
     print(cpu_name())
-    print(f"model {args.model}; a cell holds a {args.hop * 1e3:.0f} ms hop when forward p99 <= {limit_ms:.1f} ms")
+    print(f"model {args.model}; a cell holds a {args.hop * 1e3:.0f} ms hop when forward p99 <= {limit_ms:.1f} ms"
+          + ("; forward at the tick, encoder prepared one hop ahead" if args.ahead else "; whole windows"))
     cells = []
     print(f"{'units':>6} {'Hz':>5} {'tokens':>7}  " + "  ".join(f"{f'{t} thread p50/p99 ms':>22}" for t in threads))
     for u in units:
         for r in rates:
             row = []
             for t in threads:
-                result = bench(args.poyo_bin, model, u, r, t, args.iterations)
+                result = bench(args.poyo_bin, model, u, r, t, args.iterations, args.hop if args.ahead else None)
                 result["holds"] = result["p99_ms"] <= limit_ms
                 cells.append(result)
                 row.append(result)
@@ -125,7 +135,7 @@ def main() -> int:
         else:
             print(f"capacity, {t} thread(s): no cell holds the hop")
     if args.json:
-        Path(args.json).write_text(json.dumps({"cpu": cpu_name(), "hop": args.hop, "share": args.share,
+        Path(args.json).write_text(json.dumps({"cpu": cpu_name(), "hop": args.hop, "share": args.share, "ahead": args.ahead,
                                                "cells": cells}, indent=1))
     return 0
 

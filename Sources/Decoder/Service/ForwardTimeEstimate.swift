@@ -6,6 +6,7 @@
 /// encoder's cost grows with it). It does not trust fewer than 4 samples, and after 2 ticks in a
 /// row skipped on its word it lets one run (a probe): a brief slowdown of the machine is
 /// forgotten within ~24 ticks, and a burst window is skipped before it can block the scheduler.
+/// The scheduler keeps a second one for when to start the preparations of `encode_ahead`.
 struct ForwardTimeEstimate {
     private var durations = [UInt64](repeating: 0, count: 8)
     private var tokens = [Int](repeating: 0, count: 8)

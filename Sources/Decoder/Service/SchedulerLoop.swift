@@ -36,6 +36,12 @@ final class SchedulerLoop {
     private var warnedPriority = false
     /// When to prepare the next window (`prepareNextWindow`), CLOCK_MONOTONIC ns; nil: not due.
     private var prepareAt: UInt64?
+    /// How long preparations take (`ForwardTimeEstimate`: the second longest of the last 8).
+    private var prepareTime = ForwardTimeEstimate()
+    /// A preparation must end this long before the next watermark is due (ns).
+    static let prepareMargin: UInt64 = 1_000_000
+    /// A preparation starts at least this long after a tick's outputs are published (ns).
+    static let afterPublish: UInt64 = 1_000_000
     private var hopNS: UInt64
     private var budgetNS: UInt64
 
@@ -95,7 +101,7 @@ final class SchedulerLoop {
                     runTick(due, socket: socket)
                     // Half a hop after the tick's watermark: the next window's encoder over its
                     // spikes so far (`encode_ahead`), once the subscribers have had the outputs.
-                    if configuration.encodeAhead { prepareAt = due.receivedAt &+ hopNS / 2 }
+                    if configuration.encodeAhead { schedulePreparation(after: due) }
                     runner.drain()
                 }
             } while runner.reachedSwitch && swapConfiguration()
@@ -147,6 +153,7 @@ final class SchedulerLoop {
         budgetNS = UInt64(change.binding.budget * 1e9)
         hopNS = UInt64((change.binding.hop * 1e9).rounded())
         prepareAt = nil
+        prepareTime = ForwardTimeEstimate()
         forwardTime = ForwardTimeEstimate()
         counters.reloads.increment()
         logger.notice("switched between ticks", metadata: [
@@ -199,23 +206,42 @@ final class SchedulerLoop {
         }
     }
 
-    /// `TickRunner.prepareNextWindow` on this thread alone, with ordinary scheduling for its
-    /// duration under `realtime_priority`, half a hop after the last tick's watermark: it is not
-    /// urgent, and a co-located rig and the subscribers need CPUs too. Measured with
-    /// `tools/bench_serve.py --threads 2 --realtime-priority 10` (README): run on both threads at
-    /// SCHED_FIFO right after the tick, the Python subscriber got the outputs no sooner than
-    /// without preparing at all; on one thread right after the tick, its publish -> subscriber p99
-    /// went from 0.75 to 3.3 ms.
+    /// Prepares the next window (`encode_ahead`, `TickRunner.prepareNextWindow`). A preparation
+    /// still running when the next tick's watermark comes delays that tick, but by no more than the
+    /// work it then no longer does (the same encoder work, moved earlier), so it is never
+    /// skipped; `schedulePreparation` starts it early enough to end before. Under `realtime_priority` the
+    /// model's threads run it with ordinary scheduling: it is not urgent, and a co-located rig and
+    /// the subscribers need the CPUs too (measured with `tools/bench_serve.py --threads 2
+    /// --realtime-priority 10`, README: under SCHED_FIFO right after the tick, the Python
+    /// subscriber got the outputs no sooner than without preparing at all; on the scheduler thread
+    /// alone right after the tick, its publish -> subscriber p99 went from 0.75 to 3.3 ms).
     private func prepareNextWindow() {
+        let started = MonotonicClock.nanoseconds()
+        guard let tokens = runner.assembleNextWindow() else { return }
         let ordinary = configuration.realtimePriority != nil && RealtimeScheduling.setCurrentThreadOrdinary() == 0
-        runner.prepareNextWindow(callerOnly: true)
+        if ordinary { _ = runner.model.setWorkerOrdinaryScheduling() }
+        let prepared = runner.prepareAssembled()
         if ordinary, let priority = configuration.realtimePriority {
+            _ = runner.model.setWorkerRealtimePriority(Int32(clamping: priority))
             let error = RealtimeScheduling.setCurrentThread(priority: Int32(clamping: priority))
             if error != 0 && !warnedPriority {
                 warnedPriority = true
                 logger.error("realtime_priority: the scheduler thread was refused SCHED_FIFO at \(priority) again after preparing a window (\(String(cString: strerror(error)))); it runs with ordinary scheduling")
             }
         }
+        if prepared > 0 { prepareTime.record(nanoseconds: MonotonicClock.nanoseconds() &- started, tokens: tokens) }
+    }
+
+    /// When to prepare the next window after the tick `due` (just published): half a hop after
+    /// its watermark, when the subscribers have had the outputs, or earlier (but at least
+    /// `afterPublish` after now) when the last preparations would not end `prepareMargin` before
+    /// the next watermark is due.
+    private func schedulePreparation(after due: DueTick) {
+        let now = MonotonicClock.nanoseconds()
+        let nextWatermarkAt = due.receivedAt &+ hopNS
+        let duration = prepareTime.expected(windowTokens: 0)
+        let latest = nextWatermarkAt &- min(nextWatermarkAt, Self.prepareMargin &+ duration &+ duration / 4)
+        prepareAt = max(now &+ Self.afterPublish, min(due.receivedAt &+ hopNS / 2, latest))
     }
 
     private func checkStall(now: UInt64, timeout: UInt64) {

@@ -72,14 +72,11 @@ extension POYOModel {
     /// computed whole. `window` is the completed window's tokens so far (its start/end tokens, the
     /// spikes received, its latents); its output queries are not used.
     ///
-    /// With `callerOnly` it runs on the calling thread alone and leaves the model's workers (and
-    /// their cores) to others: the daemon prepares while its subscribers and a co-located rig run.
-    ///
     /// Returns the number of spikes now prepared (0 when the window has fewer spikes than one key
     /// block, a mask, or a model whose heads are rotated whole). Throws what `forward` throws for
     /// the same window.
     @discardableResult
-    public func prepareEncoder(_ window: ModelWindow, callerOnly: Bool = false) throws(ForwardError) -> Int {
+    public func prepareEncoder(_ window: ModelWindow) throws(ForwardError) -> Int {
         try validate(window)
         let rotated = rotary.tableWidth
         let prefix = StartEndCache.prefixLength(of: window)
@@ -88,14 +85,8 @@ extension POYOModel {
         let spikes = (window.inputUnitIndex.count - prefix) / block * block
         let already = encoderPrefix.resumableSpikes(of: window, prefix: prefix)
         guard spikes > 0, spikes != already else { return already }
-        if callerOnly {
-            pool.callerOnly = true
-            defer { pool.callerOnly = false }
-            _ = encode(window, preparingSpikes: spikes)
-        } else {
-            pool.wake()
-            _ = encode(window, preparingSpikes: spikes)
-        }
+        pool.wake()
+        _ = encode(window, preparingSpikes: spikes)
         return spikes
     }
 

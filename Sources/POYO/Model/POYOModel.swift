@@ -75,6 +75,11 @@ public final class POYOModel {
         pool.setRealtimePriority(priority)
     }
 
+    /// Gives the model's worker threads ordinary scheduling (SCHED_OTHER) again: 0 or the error number.
+    public func setWorkerOrdinaryScheduling() -> Int32 {
+        pool.setOrdinaryScheduling()
+    }
+
     /// Computes the encoder keys and values of these units now, so that windows
     /// holding them later do no per-unit work (the daemon calls this at load).
     public func prepare(units: some Sequence<Int>) {

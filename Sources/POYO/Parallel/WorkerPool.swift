@@ -63,10 +63,19 @@ public final class WorkerPool: @unchecked Sendable {
     /// first worker refused (EPERM without CAP_SYS_NICE or an RLIMIT_RTPRIO allowing it; EINVAL
     /// for a priority out of range). The caller's own thread is the caller's to set.
     public func setRealtimePriority(_ priority: Int32) -> Int32 {
+        setScheduling(policy: SCHED_FIFO, priority: priority)
+    }
+
+    /// Gives every worker ordinary scheduling (SCHED_OTHER); 0 or the first error number.
+    public func setOrdinaryScheduling() -> Int32 {
+        setScheduling(policy: SCHED_OTHER, priority: 0)
+    }
+
+    private func setScheduling(policy: Int32, priority: Int32) -> Int32 {
         var parameters = sched_param()
         parameters.sched_priority = priority
         for handle in handles {
-            let result = pthread_setschedparam(handle, SCHED_FIFO, &parameters)
+            let result = pthread_setschedparam(handle, policy, &parameters)
             if result != 0 { return result }
         }
         return 0
@@ -79,10 +88,6 @@ public final class WorkerPool: @unchecked Sendable {
         if !handles.isEmpty { state.wake() }
     }
 
-    /// While set, regions run every task on the caller's thread and leave the workers alone
-    /// (`POYOModel.prepareEncoder(_:callerOnly:)`: work between ticks that must not take every core).
-    var callerOnly = false
-
     /// Workers parked on the condition variable now (the rest spin or work).
     var parkedWorkers: Int { state.parkedWorkers }
 
@@ -93,7 +98,7 @@ public final class WorkerPool: @unchecked Sendable {
     /// or not. (A closure the workers could call, capturing `T`, was a heap context in unspecialised
     /// code: one allocation a region in debug builds, found by ForwardAllocationTests.)
     func run<T: ParallelTasks>(tasks: Int, _ work: T) {
-        if handles.isEmpty || tasks <= 1 || callerOnly {
+        if handles.isEmpty || tasks <= 1 {
             for task in 0..<tasks { work.run(task: task, worker: 0) }
             return
         }

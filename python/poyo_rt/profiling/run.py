@@ -168,7 +168,8 @@ def summarize(table: dict, played: dict, settings: Settings, stream: Stream, sta
                     "dropped": status.dropped, "missed_messages": status.missed_messages,
                     "rejected": int(np.sum(status.rejections)), "ticks_run": status.ticks_run,
                     "ticks_skipped": status.ticks_skipped, "ticks_failed": status.daemon_count("ticks_failed"),
-                    "unknown_units": status.daemon_count("unknown_units")}
+                    "unknown_units": status.daemon_count("unknown_units"),
+                    "ticks_prepared": status.daemon_count("ticks_prepared")}
     ms = lambda column: np.where(ran, table[column] / 1e6, np.nan)  # noqa: E731
     return {
         "load": {"stream": stream.description, "units": stream.units_bound, "seconds": (stream.end_tick - stream.start_tick) / stream.tick_rate,
