@@ -222,11 +222,12 @@ final class SchedulerLoop {
         if ordinary { _ = runner.model.setWorkerOrdinaryScheduling() }
         let prepared = runner.prepareAssembled()
         if ordinary, let priority = configuration.realtimePriority {
-            _ = runner.model.setWorkerRealtimePriority(Int32(clamping: priority))
-            let error = RealtimeScheduling.setCurrentThread(priority: Int32(clamping: priority))
-            if error != 0 && !warnedPriority {
+            let workers = runner.model.setWorkerRealtimePriority(Int32(clamping: priority))
+            let scheduler = RealtimeScheduling.setCurrentThread(priority: Int32(clamping: priority))
+            if (workers != 0 || scheduler != 0) && !warnedPriority {
                 warnedPriority = true
-                logger.error("realtime_priority: the scheduler thread was refused SCHED_FIFO at \(priority) again after preparing a window (\(String(cString: strerror(error)))); it runs with ordinary scheduling")
+                let error = scheduler != 0 ? scheduler : workers
+                logger.error("realtime_priority: the \(scheduler != 0 ? "scheduler thread" : "model's workers") were refused SCHED_FIFO at \(priority) again after preparing a window (\(String(cString: strerror(error)))); they run with ordinary scheduling")
             }
         }
         if prepared > 0 { prepareTime.record(nanoseconds: MonotonicClock.nanoseconds() &- started, tokens: tokens) }
