@@ -106,7 +106,8 @@ def main() -> int:
     model = widened(args.model, max(units), scratch.name)
     print(cpu_name())
     print(f"model {args.model}; a cell holds a {args.hop * 1e3:.0f} ms hop when forward p99 <= {limit_ms:.1f} ms"
-          + ("; forward at the tick, encoder prepared one hop ahead" if args.ahead else "; whole windows"))
+          + ("; forward at the tick, encoder prepared one hop ahead (the preparation itself is not timed: the daemon's own "
+             "capacity, which counts it, is `poyo-rt profile --sweep`)" if args.ahead else "; whole windows"))
     cells = []
     print(f"{'units':>6} {'Hz':>5} {'tokens':>7}  " + "  ".join(f"{f'{t} thread p50/p99 ms':>22}" for t in threads))
     for u in units:
@@ -130,8 +131,9 @@ def main() -> int:
                 break
             best = cell
         if best:
-            print(f"capacity, {t} thread(s): windows up to ~{best['tokens']:.0f} tokens hold the hop "
-                  f"(e.g. {best['units']} units at {best['rate_hz']:.0f} Hz: p99 {best['p99_ms']:.2f} ms)")
+            print(f"capacity{' at the tick' if args.ahead else ''}, {t} thread(s): windows up to ~{best['tokens']:.0f} tokens hold the hop "
+                  f"(e.g. {best['units']} units at {best['rate_hz']:.0f} Hz: p99 {best['p99_ms']:.2f} ms)"
+                  + (" - not counting the preparation between ticks; see poyo-rt profile --sweep" if args.ahead else ""))
         else:
             print(f"capacity, {t} thread(s): no cell holds the hop")
     if args.json:

@@ -184,6 +184,7 @@ public final class DecoderService: @unchecked Sendable {
             "scheduling": "\(configuration.realtimePriority.map { "SCHED_FIFO \($0)" } ?? "ordinary")\(configuration.busyPoll ? ", busy polling" : "")",
             "model_cpu": "\(configuration.modelCPU.map { $0.map(String.init).joined(separator: ",") } ?? "unpinned")",
             "ingest_cpu": "\(configuration.ingestCPU.map(String.init) ?? "unpinned")",
+            "encode_ahead": "\(configuration.encodeAhead)",
         ])
 
         var running = 2

@@ -124,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
     seconds = args.seconds if args.seconds is not None else (5.0 if len(points) > 1 else 60.0)
     settings = Settings(hop=args.hop, budget=args.budget, threads=args.threads, ingest_cpu=args.ingest_cpu,
                         model_cpu=args.model_cpu, realtime_priority=args.realtime_priority, busy_poll=args.busy_poll,
-                        encode_ahead=args.encode_ahead)
+                        # A running daemon (--endpoints) has its own setting: not known here.
+                        encode_ahead=args.encode_ahead if args.endpoints is None else None)
     from .. import model_file
     description, _ = model_file.read_model_file(model)
     settings.sequence_length = float(description["hyperparameters"]["sequence_length"])

@@ -42,9 +42,10 @@ class Settings:
         SCHED_FIFO priority (1-99) of the daemon's ingest, scheduler and worker threads.
     busy_poll : bool
         The daemon's ``busy_poll``: its scheduler and worker threads spin between ticks.
-    encode_ahead : bool
+    encode_ahead : bool or None
         The daemon's ``encode_ahead``: between ticks it attends the encoder to the next window's
-        spikes so far (the default, true; false: every tick attends its whole window).
+        spikes so far (the default, true; false: every tick attends its whole window; None: a
+        running daemon's, not known).
     """
 
     hop: float = 0.02
@@ -55,7 +56,7 @@ class Settings:
     model_cpu: Optional[Union[int, list]] = None
     realtime_priority: Optional[int] = None
     busy_poll: bool = False
-    encode_ahead: bool = True
+    encode_ahead: Optional[bool] = True
 
     @property
     def budget_s(self) -> float:
@@ -71,7 +72,7 @@ def daemon_config(model: str, binding: dict, settings: Settings) -> dict:
             config[key] = getattr(settings, key)
     if settings.busy_poll:
         config["busy_poll"] = True
-    if not settings.encode_ahead:
+    if settings.encode_ahead is False:
         config["encode_ahead"] = False
     return config
 
