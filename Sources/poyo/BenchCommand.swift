@@ -89,7 +89,7 @@ struct BenchCommand: ParsableCommand {
                 // The window as it stands `ahead` seconds before it completes.
                 let known = spikes.spikeTimes.firstIndex { $0 >= h.sequenceLength - ahead } ?? spikes.spikeTimes.count
                 tokenizer.tokenize(
-                    spikeUnits: Array(spikes.spikeUnits[..<known]), spikeTimes: Array(spikes.spikeTimes[..<known]),
+                    spikeUnits: spikes.spikeUnits[..<known], spikeTimes: spikes.spikeTimes[..<known],
                     outputTimestamps: outputTimes, into: &window)
                 try model.prepareEncoder(window)
             }

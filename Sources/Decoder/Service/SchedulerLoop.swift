@@ -217,10 +217,9 @@ final class SchedulerLoop {
     /// alone right after the tick, its publish -> subscriber p99 went from 0.75 to 3.3 ms).
     private func prepareNextWindow() {
         let started = MonotonicClock.nanoseconds()
-        guard let tokens = runner.assembleNextWindow() else { return }
         let ordinary = configuration.realtimePriority != nil && RealtimeScheduling.setCurrentThreadOrdinary() == 0
         if ordinary { _ = runner.model.setWorkerOrdinaryScheduling() }
-        let prepared = runner.prepareAssembled()
+        let prepared = runner.prepareNextWindow()
         if ordinary, let priority = configuration.realtimePriority {
             let workers = runner.model.setWorkerRealtimePriority(Int32(clamping: priority))
             let scheduler = RealtimeScheduling.setCurrentThread(priority: Int32(clamping: priority))
@@ -230,7 +229,8 @@ final class SchedulerLoop {
                 logger.error("realtime_priority: the \(scheduler != 0 ? "scheduler thread" : "model's workers") were refused SCHED_FIFO at \(priority) again after preparing a window (\(String(cString: strerror(error)))); they run with ordinary scheduling")
             }
         }
-        if prepared > 0 { prepareTime.record(nanoseconds: MonotonicClock.nanoseconds() &- started, tokens: tokens) }
+        // (Its start is planned from the durations alone: `expected(windowTokens: 0)`.)
+        if prepared > 0 { prepareTime.record(nanoseconds: MonotonicClock.nanoseconds() &- started, tokens: prepared) }
     }
 
     /// When to prepare the next window after the tick `due` (just published): half a hop after

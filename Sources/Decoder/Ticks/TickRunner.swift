@@ -37,8 +37,6 @@ public final class TickRunner {
     private var nextSequence: UInt64 = 0
     private var output: ModelOutput
     private var assembledTick: Int64?
-    /// The assembler holds the next window as it stands (`assembleNextWindow`).
-    private var preparable = false
     /// `drain` stopped at a configuration switch: the caller runs the ticks already due, then
     /// calls `switchTo` and drains on.
     public private(set) var reachedSwitch = false
@@ -68,7 +66,6 @@ public final class TickRunner {
         binding = newBinding
         publishRawValues = raw
         assembler = WindowAssembler(binding: newBinding, kind: newModel.description.kind)
-        preparable = false
         output = ModelOutput(specs: newModel.description.readouts)
         assembledTick = nil
         reachedSwitch = false
@@ -154,7 +151,6 @@ public final class TickRunner {
         history.evict(before: due.windowStart)
         assembler.assemble(start: due.windowStart, end: due.tick, clock: clock, history: history)
         assembledTick = due.tick
-        preparable = false
         return assembler.window.inputUnitIndex.count
     }
 
@@ -166,29 +162,13 @@ public final class TickRunner {
     /// tokens, so a spike that arrives late and out of order cannot change the outputs.
     @discardableResult
     public func prepareNextWindow() -> Int {
-        guard assembleNextWindow() != nil else { return 0 }
-        return prepareAssembled()
-    }
-
-    /// `prepareNextWindow` in two steps: builds the next tick's window as it stands and returns
-    /// its number of input tokens (nil when there is none yet), so that the caller can decide
-    /// whether preparing it is worth its time; `prepareAssembled` then prepares it.
-    public func assembleNextWindow() -> Int? {
-        guard let clock, let schedule, let next = schedule.nextTick, next < Int64.max, watermark >= 0 else { return nil }
+        guard let clock, let schedule, let next = schedule.nextTick, next < Int64.max, watermark >= 0 else { return 0 }
         let start = schedule.windowStart(of: next)
         // The watermark includes its own instant: every spike before watermark + 1 has been sent.
         let final = watermark == .max ? next : min(next, watermark + 1)
-        guard final > start else { return nil }
+        guard final > start else { return 0 }
         assembler.assemble(start: start, end: next, clock: clock, history: history, spikesBefore: final)
         assembledTick = nil
-        preparable = true
-        return assembler.window.inputUnitIndex.count
-    }
-
-    /// Prepares the window `assembleNextWindow` built (0 when none is assembled).
-    public func prepareAssembled() -> Int {
-        guard preparable else { return 0 }
-        preparable = false
         // A window the model refuses is refused again, and counted, when its tick runs.
         return (try? model.prepareEncoder(assembler.window)) ?? 0
     }

@@ -71,17 +71,17 @@ struct SlotHeadKeys {
 /// [latents], and `aggregated` [slots, latents] (the softmax weights summed per slot, not yet
 /// multiplied by the slots' unrotated values). Without `resume` the state starts empty. The first
 /// `carriedSlots` rows of `aggregated` are resumed too (the others start at zero).
-/// `close` adds the unrotated value product of the slots `closing` (their rows of `aggregated`ᵀ ·
-/// `slotValues`: summed over those slots only, so that the result does not depend on how many
-/// other slots the window has) and, with `normalize`,
-/// divides by the sums; a range left open is resumed later with more keys (`EncoderPrefix`), and
-/// one split at key-block boundaries gives the same bits as the whole range in one call.
+/// With `closing` it then adds the unrotated value product of those slots (their rows of
+/// `aggregated`ᵀ · `slotValues`: summed over those slots only, so that the result does not depend
+/// on how many other slots the window has) and, with `normalize`, divides by the sums; without, the
+/// range is left open, to be resumed later with more keys (`EncoderPrefix`), and one split at
+/// key-block boundaries gives the same bits as the whole range in one call.
 /// Scratch: `scratch`'s buffers.
 func slotAttentionForward(
     _ head: SlotAttentionHead, keys range: Range<Int>,
     out: UnsafeMutablePointer<Float>, ldo: Int, sums: UnsafeMutablePointer<Float>, maxima: UnsafeMutablePointer<Float>,
     aggregated: UnsafeMutablePointer<Float>, carriedSlots: Int,
-    keyBlock: Int, scratch: AttentionScratch, resume: Bool, close: Bool, closing: Range<Int>, normalize: Bool
+    keyBlock: Int, scratch: AttentionScratch, resume: Bool, closing: Range<Int>?, normalize: Bool
 ) {
     let latents = head.latents, dimHead = head.rotated &+ head.unrotated
     if !resume {
@@ -133,7 +133,7 @@ func slotAttentionForward(
         start &+= count
     }
     // The unrotated value columns, once per slot: out[:, rotated:] += aggregatedᵀ · slotValues.
-    guard close else { return }
+    guard let closing else { return }
     if (!range.isEmpty || carriedSlots > 0) && !closing.isEmpty {
         panelGEMM(
             out + head.rotated, ldc: ldo, aggregated + closing.lowerBound &* latents, lda: latents,

@@ -24,12 +24,12 @@ extension POYOModel {
         let preparing = preparingSpikes > 0
         let resumed = split && cached && !preparing ? encoderPrefix.resumableSpikes(of: w, prefix: prefix) : 0
         if !preparing { lastPreparedSpikes = resumed }
-        // The collected tokens whose angles are needed: those attended here.
-        let spikeStart = prefix - first
-        let angled = preparing ? spikeStart + resumed..<(spikeStart + preparingSpikes) : spikeStart + resumed..<Int.max
+        // The collected tokens whose angles are needed, those attended here: from the first not
+        // resumed (a resumed window has its start/end tokens cached: its spikes are collected from 0).
+        let angled = resumed..<(preparing ? prefix - first + preparingSpikes : Int.max)
 
         let tokens = split
-            ? gatherSlotTokens(w, first: first, prefixTokens: first == 0 ? prefix : 0, angles: first == 0 ? 0..<angled.upperBound : angled)
+            ? gatherSlotTokens(w, first: first, prefixTokens: first == 0 ? prefix : 0, angles: angled)
             : gatherTokens(w, first: first)
         if !preparing { stageClock.mark(.encoderInputs) }
         // Latents and their (precomputed) encoder queries, rotated by the latent times.

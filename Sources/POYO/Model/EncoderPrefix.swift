@@ -13,7 +13,8 @@ final class EncoderPrefix {
     private var recorded = WindowPrefix()
     /// Spikes (the tokens after the start/end tokens) attended.
     private(set) var spikes = 0
-    /// Slots (numbered per window, spikes first) whose summed weights `aggregated` holds.
+    /// Slots (numbered per window, spikes first: the prepared window's spike slots) whose summed
+    /// weights `aggregated` holds.
     private(set) var slots = 0
     /// Floats per head in `aggregated` (a head's rows are `[slots, latents]` from its offset).
     private(set) var headStride = 0
@@ -48,8 +49,8 @@ final class EncoderPrefix {
         return spikes
     }
 
-    /// Remembers that the state now held covers the first `prefix + spikes` tokens of `w`, whose
-    /// spikes use slots `0..<slots`.
+    /// Remembers that the state now held covers the first `prefix + spikes` tokens of `w`, and
+    /// holds the summed weights of slots `0..<slots`.
     func record(_ w: ModelWindow, prefix: Int, spikes: Int, slots: Int) {
         recorded.record(w, tokens: prefix + spikes)
         self.spikes = spikes

@@ -87,7 +87,7 @@ extension POYOModel {
         let scale = 1 / Float(dimHead).squareRoot()
         let keyBlock = encoderKeyBlock(latents: count)
         let prepared = encoderPrefix
-        if preparingSpikes > 0 { prepared.reserve(latents: count, inner: inner, heads: heads, slots: slots) }
+        if preparingSpikes > 0 { prepared.reserve(latents: count, inner: inner, heads: heads, slots: s.spikeSlots) }
         let sums = s.sums.reserve(heads * count), maxima = s.maxima.reserve(heads * count)
         let cache = startEndCache
         let cacheOut = cache.out.reserve(prefix > 0 ? count * inner : 0)
@@ -110,12 +110,9 @@ extension POYOModel {
         }
         if prefix > 0 && !cached { cache.record(w, prefix: prefix) }
         if preparingSpikes > 0 {
-            // The spikes' slots are numbered first, in order of appearance: those of the prepared
-            // spikes are 0..<k, the same in the completed window.
-            let spikeStart = cached ? 0 : prefix
-            var preparedSlots = 0
-            for j in spikeStart..<(spikeStart + preparingSpikes) { preparedSlots = max(preparedSlots, Int(s.tokenSlot[j]) + 1) }
-            prepared.record(w, prefix: prefix, spikes: preparingSpikes, slots: preparedSlots)
+            // The spikes' slots are numbered first, in order of appearance: the same numbers in the
+            // completed window. Those only seen after the prepared spikes have rows of zeros.
+            prepared.record(w, prefix: prefix, spikes: preparingSpikes, slots: s.spikeSlots)
         }
     }
 }
@@ -231,7 +228,7 @@ private struct SlotAttentionHeads: ParallelTasks {
                 slotAttentionForward(
                     operands, keys: 0..<prefix, out: cacheOut + column, ldo: inner, sums: cacheSums + head * count,
                     maxima: cacheMaxima + head * count, aggregated: aggregated, carriedSlots: 0,
-                    keyBlock: keyBlock, scratch: scratch, resume: false, close: true, closing: spikeSlots..<slots, normalize: false)
+                    keyBlock: keyBlock, scratch: scratch, resume: false, closing: spikeSlots..<slots, normalize: false)
                 resumeFrom = prefix
             }
             restore(out: out, sums: headSums, maxima: headMaxima, column: column, from: cacheOut, cacheSums + head * count, cacheMaxima + head * count)
@@ -248,13 +245,13 @@ private struct SlotAttentionHeads: ParallelTasks {
         slotAttentionForward(
             operands, keys: resumeFrom..<(preparing ? resumeFrom + preparingSpikes : tokens), out: out, ldo: inner, sums: headSums, maxima: headMaxima,
             aggregated: aggregated, carriedSlots: carriedSlots,
-            keyBlock: keyBlock, scratch: scratch, resume: prefix > 0 || resumedSpikes > 0, close: !preparing, closing: 0..<spikeSlots,
+            keyBlock: keyBlock, scratch: scratch, resume: prefix > 0 || resumedSpikes > 0, closing: preparing ? nil : 0..<spikeSlots,
             normalize: true)
         if preparing {
             for i in 0..<count { (prepared.out + i * inner + column).update(from: out + i * inner, count: dimHead) }
             (prepared.sums + head * count).update(from: headSums, count: count)
             (prepared.maxima + head * count).update(from: headMaxima, count: count)
-            (prepared.aggregated + head * prepared.headStride).update(from: aggregated, count: slots * count)
+            (prepared.aggregated + head * prepared.headStride).update(from: aggregated, count: spikeSlots * count)
         }
     }
 
